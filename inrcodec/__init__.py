@@ -1,0 +1,1 @@
+"""inrcodec: the spdr neural media codec (coordinate networks with SPDER activations)."""
