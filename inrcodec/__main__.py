@@ -1,0 +1,5 @@
+"""python -m inrcodec: the spdr command line."""
+
+from .cli import main
+
+main()

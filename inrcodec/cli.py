@@ -1,0 +1,227 @@
+"""The `spdr` command line: parse, call the API, print. No maths here."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal as signals
+import sys
+import traceback
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from .config import DEVICES, PRESETS, EncodeConfig
+from .errors import SpdrError
+
+DEFAULTS = EncodeConfig()
+ACTIVATION_CHOICES = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
+DAMPING_CHOICES = ("sqrt", "log", "atan", "sqrt-relu")
+BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
+
+
+def _sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
+    raise SystemExit(143)
+
+
+def handle_errors(fn):
+    """One-line `Error: ...` and exit 1 for expected failures; traceback only with -v."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        verbose = kwargs.pop("verbose", False)
+        signals.signal(signals.SIGTERM, _sigterm)
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(130)
+        except (SpdrError, ValueError, OSError, MemoryError) as e:
+            if verbose:
+                traceback.print_exc()
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            click.echo(f"Error: {msg}", err=True)
+            sys.exit(1)
+
+    wrapper = click.option("-v", "--verbose", is_flag=True, help="Show a traceback on errors.")(wrapper)
+    return wrapper
+
+
+def _out_path(src: str, out: str | None, suffix: str) -> Path:
+    return Path(out) if out else Path(src).with_suffix(suffix)
+
+
+def _default_decode_name(src: str, scale: float | None, size: str | None, gradient: bool) -> Path:
+    """photo.spdr -> photo.decoded.png, photo_x4.png, photo_640x480.png or photo.gradient.png."""
+    p = Path(src)
+    if gradient:
+        return p.with_name(p.stem + ".gradient.png")
+    if scale is not None:
+        return p.with_name(f"{p.stem}_x{scale:g}.png")
+    if size is not None:
+        return p.with_name(f"{p.stem}_{size.lower()}.png")
+    return p.with_name(p.stem + ".decoded.png")
+
+
+def _check_output(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise SpdrError(f"{path} exists; pass --force to replace it")
+    if path.is_dir():
+        raise SpdrError(f"{path} is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise SpdrError(f"output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise SpdrError(f"output folder {parent} is not writable")
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter("expected WxH, e.g. 1920x1080", param_hint="--size") from None
+    if w < 1 or h < 1:
+        raise click.BadParameter("width and height must be at least 1", param_hint="--size")
+    return h, w
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="inrcodec", prog_name="spdr")
+def main() -> None:
+    """spdr: fit a SPDER network to a photo and store it as a small, resolution-free .spdr file."""
+
+
+@main.command()
+@click.argument("image", type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--output", help="Output .spdr path (default: IMAGE with .spdr).")
+@click.option("--preset", type=click.Choice(PRESETS), default=DEFAULTS.preset, show_default=True)
+@click.option("--steps", type=click.IntRange(0, 10_000_000), default=DEFAULTS.steps, help="Fitting steps (default: preset).")
+@click.option("--time", "time_limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.time_limit, help="Stop fitting after this many seconds.")
+@click.option("--bits", type=click.Choice(BITS_CHOICES), default=DEFAULTS.bits, help="Weight bits (default: preset).")
+@click.option("--width", type=click.IntRange(8, 4096), default=DEFAULTS.width, help="Hidden width (default: sized by the preset).")
+@click.option("--depth", type=click.IntRange(0, 32), default=DEFAULTS.depth, help="Hidden layers after the first.")
+@click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=DEFAULTS.activation, show_default=True)
+@click.option("--damping", type=click.Choice(DAMPING_CHOICES), default=DEFAULTS.damping, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=DEFAULTS.lr, help="Adam learning rate.")
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@click.option("--device", type=click.Choice(DEVICES), default=DEFAULTS.device, show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def encode(image, output, force, quiet, as_json, bits, **settings):
+    """Fit IMAGE, quantize the network and write a .spdr file."""
+    from .api import encode as api_encode
+    from .progress import ProgressReporter
+
+    out = _out_path(image, output, ".spdr")
+    _check_output(out, force)
+    reporter = ProgressReporter(quiet=quiet or as_json)
+    try:
+        result = api_encode(image, out, force=force, progress=reporter, bits=None if bits is None else int(bits), **settings)
+    finally:
+        reporter.close()
+    sig = result.header["signal"]
+    report = {
+        "output": str(out),
+        "modality": result.header["modality"],
+        "steps": result.steps,
+        "seconds": round(result.seconds, 3),
+        "params": result.params,
+        "bytes": result.bytes,
+        "bpp": 8 * result.bytes / (sig["height"] * sig["width"]) if result.header["modality"] == "image" else None,
+        "psnr_db": round(result.psnr_db, 3),
+        "float_psnr_db": round(result.float_psnr_db, 3),
+        "rho_ag": round(result.rho_ag, 6),
+        "bits": result.resolved.bits,
+        "width": result.resolved.width,
+        "depth": result.resolved.depth,
+    }
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"wrote {out}: {result.header['modality']} {sig.get('width')}x{sig.get('height')}, {report['bytes']} bytes, {report['bpp']:.3f} bpp")
+    click.echo(f"  network {result.resolved.width}x{result.resolved.depth} ({report['params']} params, {report['bits']}-bit), {report['steps']} steps in {report['seconds']:.1f} s")
+    click.echo(f"  decoded PSNR {report['psnr_db']:.2f} dB (float {report['float_psnr_db']:.2f} dB), rho_AG {report['rho_ag']:.5f}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--output", help="Output image; format from the extension (default: FILE.decoded.png, FILE_x4.png, ...).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=100000), help="Resize factor, e.g. 2, 0.5, 3.7.")
+@click.option("--size", help="Exact output size WxH.")
+@click.option("--gradient", is_flag=True, help="Write the gradient magnitude of the network instead.")
+@click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing output, and allow huge outputs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def decode(file, output, scale, size, gradient, device, force, quiet, as_json):
+    """Render a .spdr FILE at native size or any other."""
+    import numpy as np
+
+    from . import container
+    from .api import decode as api_decode
+    from .media.image import encode_image_bytes, save_format
+
+    if scale is not None and size is not None:
+        raise click.UsageError("use either --scale or --size, not both")
+    out = Path(output) if output else _default_decode_name(file, scale, size, gradient)
+    fmt = save_format(out)
+    _check_output(out, force)
+    data = container.read_file(file)
+    header = container.peek(data)["header"]
+    pixels = api_decode(data, scale=scale, size=_parse_size(size), device=device, force=force, gradient=gradient)
+    mode = header["signal"]["mode"]
+    if gradient:
+        peak = float(np.percentile(pixels, 99.5)) or 1.0
+        pixels = np.rint(np.clip(pixels / peak, 0, 1) * 255).astype(np.uint8)
+        mode = "L"
+    container.write_atomic(out, encode_image_bytes(pixels, mode, fmt), force=force)
+    h, w = pixels.shape[:2]
+    if as_json:
+        click.echo(json.dumps({"output": str(out), "width": w, "height": h, "channels": int(pixels.shape[2]), "bytes": out.stat().st_size}))
+    elif not quiet:
+        click.echo(f"wrote {out}: {w}x{h}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the header and sizes as JSON.")
+@handle_errors
+def info(file, as_json):
+    """Show a .spdr file's header and sizes (no decoding)."""
+    from .api import info as api_info
+
+    facts = api_info(file)
+    if as_json:
+        click.echo(json.dumps(facts, sort_keys=True))
+        return
+    h = facts["header"]
+    sig, arch, enc = h["signal"], h["arch"], h.get("encoder", {})
+    click.echo(f"{file}: spdr {facts['version']}, {facts['file_bytes']} bytes (header {facts['header_bytes']}, weights {facts['payload_bytes']})")
+    click.echo(f"  {h['modality']}: " + ", ".join(f"{k} {v}" for k, v in sig.items()))
+    click.echo(f"  network: {arch['activation']} ({arch['damping']}), width {arch['width']}, depth {arch['depth']}, {facts['params']} params")
+    bits = sorted({t["bits"] for t in h["quant"]["tensors"].values()})
+    click.echo(f"  weights: {h['quant']['scheme']}, bits {'/'.join(map(str, bits))}")
+    if "bpp" in facts:
+        click.echo(f"  rate: {facts['bpp']:.3f} bits per pixel")
+    if enc:
+        click.echo("  encoder: " + ", ".join(f"{k} {v}" for k, v in enc.items()))
+
+
+@main.command()
+@click.option("--out", "out_dir", default="spdr-demo", show_default=True, help="Folder for the demo's files.")
+@click.option("--preset", type=click.Choice(PRESETS), default="fast", show_default=True)
+@click.option("--force", is_flag=True, help="Replace files from an earlier demo run.")
+@click.option("-q", "--quiet", is_flag=True)
+@handle_errors
+def demo(out_dir, preset, force, quiet):
+    """Encode scikit-image's camera photo (256x256), decode it 4x larger into ./spdr-demo/."""
+    from .demo import run_demo
+
+    for line in run_demo(Path(out_dir), preset=preset, force=force, quiet=quiet):
+        click.echo(line)

@@ -1,0 +1,110 @@
+"""EncodeConfig and the named presets: what the user asks for, and what it resolves to."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal, get_args
+
+from .header import ALLOWED_ACTIVATIONS as ACTIVATIONS
+from .header import ALLOWED_BITS as BIT_WIDTHS
+from .header import ALLOWED_DAMPINGS as DAMPINGS
+
+Preset = Literal["fast", "balanced", "max", "paper"]
+PRESETS: tuple[str, ...] = get_args(Preset)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class PresetSpec:
+    """A preset: network size per sample (or fixed), step budget and learning rates."""
+
+    params_per_sample: float | None  # None: fixed width/depth below
+    depth: int
+    width: int | None
+    steps: int
+    lr: float
+    bits: int
+    qat_steps: int
+    qat_lr: float
+
+
+PRESET_SPECS: dict[str, PresetSpec] = {
+    "fast": PresetSpec(0.10, 2, None, 150, 1e-3, 8, 50, 1e-4),
+    "balanced": PresetSpec(0.20, 3, None, 300, 1e-3, 8, 100, 1e-4),
+    "max": PresetSpec(0.40, 3, None, 1000, 1e-3, 10, 200, 5e-5),
+    "paper": PresetSpec(None, 5, 256, 500, 1e-4, 16, 0, 1e-5),
+}
+MIN_WIDTH, MAX_WIDTH = 8, 1024
+
+
+@dataclass(frozen=True)
+class EncodeConfig:
+    """Encoder settings; None means "the preset decides". CLI defaults equal these."""
+
+    preset: str = "balanced"
+    steps: int | None = None
+    time_limit: float | None = None
+    bits: int | None = None
+    width: int | None = None
+    depth: int | None = None
+    activation: str = "spder"
+    damping: str = "sqrt"
+    lr: float | None = None
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.preset in PRESETS, f"preset must be one of {', '.join(PRESETS)}"),
+            (self.activation in ACTIVATIONS and self.activation != "hashgrid", "unknown activation"),
+            (self.damping in DAMPINGS and self.damping != "none", "unknown damping"),
+            (self.bits is None or self.bits in BIT_WIDTHS, f"bits must be one of {BIT_WIDTHS}"),
+            (self.steps is None or 0 <= self.steps <= 10_000_000, "steps must be in 0..10000000"),
+            (self.width is None or MIN_WIDTH <= self.width <= 4096, f"width must be in {MIN_WIDTH}..4096"),
+            (self.depth is None or 0 <= self.depth <= 32, "depth must be in 0..32"),
+            (self.lr is None or (math.isfinite(self.lr) and 0 < self.lr < 1), "lr must be in (0, 1)"),
+            (self.time_limit is None or (math.isfinite(self.time_limit) and self.time_limit > 0), "time must be > 0"),
+            (self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Concrete numbers for one encode."""
+
+    width: int
+    depth: int
+    steps: int
+    lr: float
+    bits: int
+    qat_steps: int
+    qat_lr: float
+
+
+def resolve(config: EncodeConfig, num_samples: int, channels: int, in_features: int) -> Resolved:
+    """Fill every None in `config` from its preset, sizing the net by the number of samples."""
+    spec = PRESET_SPECS[config.preset]
+    depth = spec.depth if config.depth is None else config.depth
+    width = config.width or spec.width
+    if width is None:
+        budget = spec.params_per_sample * num_samples * max(1, channels) ** 0.5
+        # params ~ depth w^2 + (in + 1 + out + depth + 1) w  ->  solve for w
+        a, b = max(depth, 1), in_features + channels + depth + 2
+        width = int((-b + math.sqrt(b * b + 4 * a * budget)) / (2 * a))
+        width = max(MIN_WIDTH, min(MAX_WIDTH, width))
+    steps = spec.steps if config.steps is None else config.steps
+    bits = spec.bits if config.bits is None else config.bits
+    qat = 0 if bits >= 32 else spec.qat_steps
+    if config.steps is not None:
+        qat = min(qat, max(0, config.steps // 3))
+    lr = spec.lr if config.lr is None else config.lr
+    return Resolved(width, depth, steps, lr, bits, qat, spec.qat_lr if config.lr is None else lr / 10)
+
+
+def with_overrides(config: EncodeConfig, **changes) -> EncodeConfig:
+    """A copy with some fields changed (None values are ignored)."""
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})
