@@ -99,7 +99,8 @@ def main() -> None:
 @click.option("-o", "--output", help="Output .spdr path (default: IMAGE with .spdr).")
 @click.option("--preset", type=click.Choice(PRESETS), default=DEFAULTS.preset, show_default=True)
 @click.option("--steps", type=click.IntRange(0, 10_000_000), default=DEFAULTS.steps, help="Fitting steps (default: preset).")
-@click.option("--time", "time_limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.time_limit, help="Stop fitting after this many seconds.")
+@click.option("--time", "time_limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.time_limit,
+              help="Stop fitting after this many seconds.")
 @click.option("--bits", type=click.Choice(BITS_CHOICES), default=DEFAULTS.bits, help="Weight bits (default: preset).")
 @click.option("--width", type=click.IntRange(8, 4096), default=DEFAULTS.width, help="Hidden width (default: sized by the preset).")
 @click.option("--depth", type=click.IntRange(0, 32), default=DEFAULTS.depth, help="Hidden layers after the first.")
@@ -143,8 +144,10 @@ def encode(image, output, force, quiet, as_json, bits, **settings):
     if as_json:
         click.echo(json.dumps(report))
         return
-    click.echo(f"wrote {out}: {result.header['modality']} {sig.get('width')}x{sig.get('height')}, {report['bytes']} bytes, {report['bpp']:.3f} bpp")
-    click.echo(f"  network {result.resolved.width}x{result.resolved.depth} ({report['params']} params, {report['bits']}-bit), {report['steps']} steps in {report['seconds']:.1f} s")
+    click.echo(f"wrote {out}: {result.header['modality']} {sig.get('width')}x{sig.get('height')}, "
+               f"{report['bytes']} bytes, {report['bpp']:.3f} bpp")
+    click.echo(f"  network {result.resolved.width}x{result.resolved.depth} ({report['params']} params, {report['bits']}-bit), "
+               f"{report['steps']} steps in {report['seconds']:.1f} s")
     click.echo(f"  decoded PSNR {report['psnr_db']:.2f} dB (float {report['float_psnr_db']:.2f} dB), rho_AG {report['rho_ag']:.5f}")
 
 
@@ -202,9 +205,11 @@ def info(file, as_json):
         return
     h = facts["header"]
     sig, arch, enc = h["signal"], h["arch"], h.get("encoder", {})
-    click.echo(f"{file}: spdr {facts['version']}, {facts['file_bytes']} bytes (header {facts['header_bytes']}, weights {facts['payload_bytes']})")
+    click.echo(f"{file}: spdr {facts['version']}, {facts['file_bytes']} bytes "
+               f"(header {facts['header_bytes']}, weights {facts['payload_bytes']})")
     click.echo(f"  {h['modality']}: " + ", ".join(f"{k} {v}" for k, v in sig.items()))
-    click.echo(f"  network: {arch['activation']} ({arch['damping']}), width {arch['width']}, depth {arch['depth']}, {facts['params']} params")
+    click.echo(f"  network: {arch['activation']} ({arch['damping']}), width {arch['width']}, depth {arch['depth']}, "
+               f"{facts['params']} params")
     bits = sorted({t["bits"] for t in h["quant"]["tensors"].values()})
     click.echo(f"  weights: {h['quant']['scheme']}, bits {'/'.join(map(str, bits))}")
     if "bpp" in facts:

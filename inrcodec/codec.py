@@ -112,7 +112,8 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
         attach_fake_quant(tuned, plan)
         remaining = None if budget is None else max(0.0, budget - (time.perf_counter() - start))
         if remaining is None or remaining > 0:
-            qres = fit(tuned, coords, values, FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1), phase("quantize"))
+            qopts = FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1)
+            qres = fit(tuned, coords, values, qopts, phase("quantize"))
             steps += qres.steps
         detach_fake_quant(tuned)
         model = tuned if _quantized_loss(tuned, plan, coords, values) <= _quantized_loss(model, plan, coords, values) else model
@@ -167,7 +168,8 @@ def load_model(header: dict, tensors: dict) -> torch.nn.Module:
 def output_shape(header: dict, scale: float | None = None, size: tuple[int, ...] | None = None) -> tuple[int, ...]:
     """The grid to render: native, scaled by `scale` on the spatial/time axes, or an explicit size."""
     sig = header["signal"]
-    native = {"image": (sig["height"], sig["width"]), "audio": (sig.get("samples", 0),), "video": (sig.get("frames", 0), sig.get("height", 0), sig.get("width", 0))}[header["modality"]]
+    native = {"image": (sig["height"], sig["width"]), "audio": (sig.get("samples", 0),),
+              "video": (sig.get("frames", 0), sig.get("height", 0), sig.get("width", 0))}[header["modality"]]
     if size is not None:
         return tuple(int(s) for s in size)
     if scale is not None:
@@ -176,7 +178,8 @@ def output_shape(header: dict, scale: float | None = None, size: tuple[int, ...]
 
 
 def render(model: torch.nn.Module, header: dict, shape: tuple[int, ...], convert: Callable[[np.ndarray], np.ndarray] | None = None,
-           device: torch.device = torch.device("cpu"), gradient: bool = False, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+           device: torch.device = torch.device("cpu"), gradient: bool = False,
+           progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Evaluate the network on `shape` in chunks; `convert` maps each float chunk to the stored dtype.
 
     With gradient=True each sample is |d output / d coords| (mean over channels), as float32.
