@@ -221,12 +221,13 @@ def info(file, as_json):
 @main.command()
 @click.option("--out", "out_dir", default="spdr-demo", show_default=True, help="Folder for the demo's files.")
 @click.option("--preset", type=click.Choice(PRESETS), default="fast", show_default=True)
+@click.option("--steps", type=click.IntRange(0, 10_000_000), default=None, help="Fitting steps (default: preset).")
 @click.option("--force", is_flag=True, help="Replace files from an earlier demo run.")
 @click.option("-q", "--quiet", is_flag=True)
 @handle_errors
-def demo(out_dir, preset, force, quiet):
+def demo(out_dir, preset, steps, force, quiet):
     """Encode scikit-image's camera photo (256x256), decode it 4x larger into ./spdr-demo/."""
     from .demo import run_demo
 
-    for line in run_demo(Path(out_dir), preset=preset, force=force, quiet=quiet):
+    for line in run_demo(Path(out_dir), preset=preset, force=force, quiet=quiet, steps=steps):
         click.echo(line)

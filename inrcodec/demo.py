@@ -22,7 +22,8 @@ def demo_photo(size: int = 256) -> np.ndarray:
     return np.asarray(img.resize((size, size), Image.Resampling.LANCZOS))
 
 
-def run_demo(out_dir: Path, preset: str = "fast", force: bool = False, quiet: bool = False) -> Iterator[str]:
+def run_demo(out_dir: Path, preset: str = "fast", force: bool = False, quiet: bool = False,
+             steps: int | None = None) -> Iterator[str]:
     """Write camera.png, camera.spdr and camera_x4.png into out_dir; yield summary lines."""
     from . import api, container
     from .media.image import encode_image_bytes
@@ -38,7 +39,7 @@ def run_demo(out_dir: Path, preset: str = "fast", force: bool = False, quiet: bo
     container.write_atomic(src, encode_image_bytes(photo[..., None], "L", "PNG"), force=True)
     reporter = ProgressReporter(quiet=quiet)
     try:
-        result = api.encode(src, spdr, force=True, preset=preset, progress=reporter)
+        result = api.encode(src, spdr, force=True, preset=preset, steps=steps, progress=reporter)
     finally:
         reporter.close()
     native = api.decode(spdr)
