@@ -110,7 +110,7 @@ def pixels_to_unit(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
 def pillow_image(pixels: np.ndarray, mode: str) -> Image.Image:
     """A Pillow image from integer pixels (H, W, C) in the header's mode."""
     if pixels.dtype == np.uint16:
-        return Image.fromarray(pixels[..., 0].astype(np.uint16), mode="I;16")
+        return Image.fromarray(pixels[..., 0].astype(np.uint16))  # mode I;16 (Pillow 13 refuses an explicit mode)
     if pixels.shape[-1] == 1:
         return Image.fromarray(pixels[..., 0], mode="L")
     return Image.fromarray(pixels, mode=mode)
