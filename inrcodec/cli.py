@@ -95,8 +95,11 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("image", type=click.Path(dir_okay=True, path_type=str))
-@click.option("-o", "--output", help="Output .spdr path (default: IMAGE with .spdr).")
+@click.argument("image", metavar="FILE", type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--output", help="Output .spdr path (default: FILE with .spdr).")
+@click.option("--start", type=click.FloatRange(min=0), help="Audio/video: start this many seconds in.")
+@click.option("--frames", type=click.IntRange(min=1), help="Video: encode this many frames.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Audio/video: encode this many seconds.")
 @click.option("--preset", type=click.Choice(PRESETS), default=DEFAULTS.preset, show_default=True)
 @click.option("--steps", type=click.IntRange(0, 10_000_000), default=DEFAULTS.steps, help="Fitting steps (default: preset).")
 @click.option("--time", "time_limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.time_limit,
@@ -105,7 +108,8 @@ def main() -> None:
 @click.option("--width", type=click.IntRange(8, 4096), default=DEFAULTS.width, help="Hidden width (default: sized by the preset).")
 @click.option("--depth", type=click.IntRange(0, 32), default=DEFAULTS.depth, help="Hidden layers after the first.")
 @click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=DEFAULTS.activation, show_default=True)
-@click.option("--damping", type=click.Choice(DAMPING_CHOICES), default=DEFAULTS.damping, show_default=True)
+@click.option("--damping", type=click.Choice(DAMPING_CHOICES), default=DEFAULTS.damping,
+              help="SPDER damping (default: sqrt; atan for audio).")
 @click.option("--lr", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=DEFAULTS.lr, help="Adam learning rate.")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @click.option("--device", type=click.Choice(DEVICES), default=DEFAULTS.device, show_default=True)
@@ -113,16 +117,21 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def encode(image, output, force, quiet, as_json, bits, **settings):
-    """Fit IMAGE, quantize the network and write a .spdr file."""
+def encode(image, output, start, frames, duration, force, quiet, as_json, bits, **settings):
+    """Fit FILE (image, audio or video, told apart by content), quantize the network and write a .spdr file."""
     from .api import encode as api_encode
+    from .cli_av import describe_signal, encode_lines, encode_report
+    from .media import load
     from .progress import ProgressReporter
 
     out = _out_path(image, output, ".spdr")
     _check_output(out, force)
+    signal = load(image, start=start, frames=frames, duration=duration)
+    if not as_json:
+        click.echo(f"encoding {image} as {describe_signal(signal)}")
     reporter = ProgressReporter(quiet=quiet or as_json)
     try:
-        result = api_encode(image, out, force=force, progress=reporter, bits=None if bits is None else int(bits), **settings)
+        result = api_encode(signal, out, force=force, progress=reporter, bits=None if bits is None else int(bits), **settings)
     finally:
         reporter.close()
     sig = result.header["signal"]
@@ -141,8 +150,14 @@ def encode(image, output, force, quiet, as_json, bits, **settings):
         "width": result.resolved.width,
         "depth": result.resolved.depth,
     }
+    if result.header["modality"] != "image":
+        report.update(encode_report(result))
     if as_json:
         click.echo(json.dumps(report))
+        return
+    if result.header["modality"] != "image":
+        for line in encode_lines(result, out, report):
+            click.echo(line)
         return
     click.echo(f"wrote {out}: {result.header['modality']} {sig.get('width')}x{sig.get('height')}, "
                f"{report['bytes']} bytes, {report['bpp']:.3f} bpp")
@@ -153,17 +168,23 @@ def encode(image, output, force, quiet, as_json, bits, **settings):
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
-@click.option("-o", "--output", help="Output image; format from the extension (default: FILE.decoded.png, FILE_x4.png, ...).")
-@click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=100000), help="Resize factor, e.g. 2, 0.5, 3.7.")
-@click.option("--size", help="Exact output size WxH.")
+@click.option("-o", "--output", help="Output file, format from the extension (default: FILE.decoded.png/.wav/.mp4, FILE_x4.png, ...); "
+              "video: .mp4 .mov .mkv .webm .gif, or a folder (no extension or ending in /) of PNG frames.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=100000),
+              help="Resize factor, e.g. 2, 0.5, 3.7 (video: frame size; audio: number of samples and rate).")
+@click.option("--size", help="Exact output size WxH (images, video frames).")
+@click.option("--rate", type=click.IntRange(1, 1_000_000), help="Audio: output sample rate in Hz, same duration (e.g. 48000).")
+@click.option("--fps", help="Video: output frame rate, e.g. 50, 29.97 or 30000/1001; frames = round(duration x fps).")
+@click.option("--crf", type=click.IntRange(0, 63), help="Video: encoder quality for MP4/MOV/MKV (H.264, 0..51) and WebM (VP9, 0..63); "
+              "lower is better (default 18).")
 @click.option("--gradient", is_flag=True, help="Write the gradient magnitude of the network instead.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output, and allow huge outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def decode(file, output, scale, size, gradient, device, force, quiet, as_json):
-    """Render a .spdr FILE at native size or any other."""
+def decode(file, output, scale, size, rate, fps, crf, gradient, device, force, quiet, as_json):
+    """Render a .spdr FILE at native size or any other (audio: any rate; video: any frame rate and size)."""
     import numpy as np
 
     from . import container
@@ -172,11 +193,18 @@ def decode(file, output, scale, size, gradient, device, force, quiet, as_json):
 
     if scale is not None and size is not None:
         raise click.UsageError("use either --scale or --size, not both")
+    data = container.read_file(file)
+    header = container.peek(data)["header"]
+    if header["modality"] != "image":
+        from .cli_av import decode_av
+
+        return decode_av(file, data, header, output, scale=scale, size=size, rate=rate, fps=fps, crf=crf, gradient=gradient,
+                         device=device, force=force, quiet=quiet, as_json=as_json)
+    if rate is not None or fps is not None or crf is not None:
+        raise click.UsageError("--rate applies to audio, --fps and --crf to video; images take --scale or --size")
     out = Path(output) if output else _default_decode_name(file, scale, size, gradient)
     fmt = save_format(out)
     _check_output(out, force)
-    data = container.read_file(file)
-    header = container.peek(data)["header"]
     pixels = api_decode(data, scale=scale, size=_parse_size(size), device=device, force=force, gradient=gradient)
     mode = header["signal"]["mode"]
     if gradient:
@@ -212,7 +240,11 @@ def info(file, as_json):
                f"{facts['params']} params")
     bits = sorted({t["bits"] for t in h["quant"]["tensors"].values()})
     click.echo(f"  weights: {h['quant']['scheme']}, bits {'/'.join(map(str, bits))}")
-    if "bpp" in facts:
+    if h["modality"] != "image":
+        from .cli_av import info_line
+
+        click.echo(info_line(facts))
+    elif "bpp" in facts:
         click.echo(f"  rate: {facts['bpp']:.3f} bits per pixel")
     if enc:
         click.echo("  encoder: " + ", ".join(f"{k} {v}" for k, v in enc.items()))

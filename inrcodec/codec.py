@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from . import __version__, container
+from .avcodec import measure, value_map
 from .config import EncodeConfig, Resolved, resolve
 from .errors import OutputTooLargeError, SpdrError
 from .fit import FitOptions, fit, full_loss
@@ -46,6 +47,8 @@ class EncodeResult:
     psnr_db: float
     rho_ag: float
     resolved: Resolved
+    snr_db: float | None = None  # audio
+    frame_psnr_db: list[float] | None = None  # video, one per frame
 
     @property
     def bytes(self) -> int:
@@ -70,7 +73,7 @@ def pick_device(name: str) -> torch.device:
 def _arch(config: EncodeConfig, r: Resolved, in_features: int, channels: int) -> dict:
     arch = {
         "activation": config.activation,
-        "damping": config.damping if config.activation == "spder" else "none",
+        "damping": r.damping if config.activation == "spder" else "none",
         "in_features": in_features,
         "out_features": channels,
         "width": r.width,
@@ -90,12 +93,13 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
     device = pick_device(config.device)
     axes = AXES[signal.modality]
     scales = [COORD_SCALES[signal.modality] if a == "t" and signal.modality == "audio" else 1.0 for a in axes]
-    r = resolve(config, signal.num_samples, signal.channels, len(axes))
+    r = resolve(config, signal.num_samples, signal.channels, len(axes), signal.modality)
     torch.manual_seed(config.seed)
     arch = _arch(config, r, len(axes), signal.channels)
     model = build_model(arch).to(device)
     coords = grid_coords(signal.grid_shape, scales, device=device)
-    values = torch.from_numpy(signal.data.reshape(-1, signal.channels)).to(device)
+    fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
+    values = torch.from_numpy(fit_values).to(device)
     start = time.perf_counter()
     budget = config.time_limit
     float_budget = None if budget is None else budget * (0.8 if r.qat_steps else 1.0)
@@ -103,8 +107,9 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
     def phase(name: str):
         return None if progress is None else (lambda s, n, loss, t: progress(name, s, n, loss, t))
 
-    result = fit(model, coords, values, FitOptions(steps=r.steps, lr=r.lr, time_limit=float_budget, seed=config.seed), phase("fit"))
-    float_loss = result.best_loss
+    fopts = FitOptions(steps=r.steps, lr=r.lr, time_limit=float_budget, seed=config.seed, batch_size=r.batch_size)
+    result = fit(model, coords, values, fopts, phase("fit"))
+    float_loss = result.best_loss * value_header["scale"][0] ** 2  # MSE at the original level
     steps = result.steps
     plan = bit_plan(model, r.bits)
     if r.qat_steps:
@@ -112,7 +117,7 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
         attach_fake_quant(tuned, plan)
         remaining = None if budget is None else max(0.0, budget - (time.perf_counter() - start))
         if remaining is None or remaining > 0:
-            qopts = FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1)
+            qopts = FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1, batch_size=r.batch_size)
             qres = fit(tuned, coords, values, qopts, phase("quantize"))
             steps += qres.steps
         detach_fake_quant(tuned)
@@ -122,13 +127,19 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
         "modality": signal.modality,
         "signal": dict(signal.meta),
         "coords": {"convention": "pixel-centre", "axes": list(axes), "scale": scales},
-        "values": {"offset": [0.0] * signal.channels, "scale": [1.0] * signal.channels},
+        "values": value_header,
         "arch": arch,
         "quant": quant,
         "encoder": {"tool": f"spdr {__version__}", "preset": config.preset, "steps": steps, "seed": config.seed, "lr": r.lr},
     }
+    if r.batch_size is not None:
+        header["encoder"]["batch_size"] = r.batch_size
     data = container.pack(header, tensors)
     seconds = time.perf_counter() - start
+    if signal.modality != "image":
+        m = measure(signal, data, device)
+        return EncodeResult(data, header, steps, seconds, count_parameters(model), _psnr_of_loss(float_loss),
+                            m["psnr_db"], m["rho_ag"], r, m.get("snr_db"), m.get("frame_psnr_db"))
     decoded = decode_samples(data)
     from .media.image import pixels_to_unit, to_pixels
 

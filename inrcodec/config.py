@@ -27,6 +27,8 @@ class PresetSpec:
     bits: int
     qat_steps: int
     qat_lr: float
+    damping: str = "sqrt"
+    batch_size: int | None = None  # None: full batch while it fits fit.py's memory budget
 
 
 PRESET_SPECS: dict[str, PresetSpec] = {
@@ -34,6 +36,23 @@ PRESET_SPECS: dict[str, PresetSpec] = {
     "balanced": PresetSpec(0.20, 3, None, 300, 1e-3, 8, 100, 1e-4),
     "max": PresetSpec(0.40, 3, None, 1000, 1e-3, 10, 200, 5e-5),
     "paper": PresetSpec(None, 5, 256, 500, 1e-4, 16, 0, 1e-5),
+}
+# Audio and video: parameters per sample (audio: per sample frame, video: per pixel of every frame).
+# Audio's paper preset is the paper's recipe (5x256, atan damping, lr 5e-5); video's the paper's
+# 12 hidden layers of 1024 at lr 5e-6. Video always trains on random minibatches of batch_size.
+MODALITY_PRESET_SPECS: dict[str, dict[str, PresetSpec]] = {
+    "audio": {
+        "fast": PresetSpec(0.10, 3, None, 1000, 2e-4, 8, 200, 2e-5, "atan", 1 << 14),
+        "balanced": PresetSpec(0.20, 3, None, 2000, 2e-4, 8, 300, 2e-5, "atan", 1 << 15),
+        "max": PresetSpec(0.40, 4, None, 4000, 1e-4, 10, 500, 1e-5, "atan", 1 << 16),
+        "paper": PresetSpec(None, 5, 256, 1000, 5e-5, 16, 0, 5e-6, "atan"),
+    },
+    "video": {
+        "fast": PresetSpec(0.004, 3, None, 1000, 5e-4, 8, 200, 5e-5, "sqrt", 1 << 14),
+        "balanced": PresetSpec(0.008, 3, None, 2000, 5e-4, 8, 300, 5e-5, "sqrt", 1 << 15),
+        "max": PresetSpec(0.02, 4, None, 5000, 2e-4, 10, 500, 2e-5, "sqrt", 1 << 16),
+        "paper": PresetSpec(None, 12, 1024, 1000, 5e-6, 16, 0, 5e-7, "sqrt", 1 << 16),
+    },
 }
 MIN_WIDTH, MAX_WIDTH = 8, 1024
 
@@ -49,7 +68,7 @@ class EncodeConfig:
     width: int | None = None
     depth: int | None = None
     activation: str = "spder"
-    damping: str = "sqrt"
+    damping: str | None = None  # None: the preset's (sqrt; atan for audio)
     lr: float | None = None
     seed: int = 0
     device: str = "auto"
@@ -58,7 +77,7 @@ class EncodeConfig:
         checks = [
             (self.preset in PRESETS, f"preset must be one of {', '.join(PRESETS)}"),
             (self.activation in ACTIVATIONS and self.activation != "hashgrid", "unknown activation"),
-            (self.damping in DAMPINGS and self.damping != "none", "unknown damping"),
+            (self.damping is None or (self.damping in DAMPINGS and self.damping != "none"), "unknown damping"),
             (self.bits is None or self.bits in BIT_WIDTHS, f"bits must be one of {BIT_WIDTHS}"),
             (self.steps is None or 0 <= self.steps <= 10_000_000, "steps must be in 0..10000000"),
             (self.width is None or MIN_WIDTH <= self.width <= 4096, f"width must be in {MIN_WIDTH}..4096"),
@@ -83,11 +102,13 @@ class Resolved:
     bits: int
     qat_steps: int
     qat_lr: float
+    damping: str = "sqrt"
+    batch_size: int | None = None
 
 
-def resolve(config: EncodeConfig, num_samples: int, channels: int, in_features: int) -> Resolved:
+def resolve(config: EncodeConfig, num_samples: int, channels: int, in_features: int, modality: str = "image") -> Resolved:
     """Fill every None in `config` from its preset, sizing the net by the number of samples."""
-    spec = PRESET_SPECS[config.preset]
+    spec = MODALITY_PRESET_SPECS.get(modality, PRESET_SPECS)[config.preset]
     depth = spec.depth if config.depth is None else config.depth
     width = config.width or spec.width
     if width is None:
@@ -102,7 +123,8 @@ def resolve(config: EncodeConfig, num_samples: int, channels: int, in_features: 
     if config.steps is not None:
         qat = min(qat, max(0, config.steps // 3))
     lr = spec.lr if config.lr is None else config.lr
-    return Resolved(width, depth, steps, lr, bits, qat, spec.qat_lr if config.lr is None else lr / 10)
+    damping = config.damping or spec.damping
+    return Resolved(width, depth, steps, lr, bits, qat, spec.qat_lr if config.lr is None else lr / 10, damping, spec.batch_size)
 
 
 def with_overrides(config: EncodeConfig, **changes) -> EncodeConfig:

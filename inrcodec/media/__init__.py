@@ -21,9 +21,28 @@ def check_input(path: str | os.PathLike) -> Path:
     return p
 
 
-def load(path: str | os.PathLike) -> Signal:
-    """Load an image (audio and video where supported), choosing the modality from the content."""
+def load(path: str | os.PathLike, start: float | None = None, frames: int | None = None,
+         duration: float | None = None) -> Signal:
+    """Load an image, audio clip or video, choosing the modality from the content (media/sniff.py).
+
+    start/frames/duration select a range of a video (audio: start and duration only).
+    """
     p = check_input(path)
+    from .sniff import sniff
+
+    kind = sniff(p)
+    if kind == "audio":
+        if frames is not None:
+            raise MediaError(f"{p.name} is audio: --frames applies to video; use --duration")
+        from .audio import load_audio
+
+        return load_audio(p, start=start, duration=duration)
+    if kind == "video":
+        from .video import load_video
+
+        return load_video(p, start=start, frames=frames, duration=duration)
+    if start is not None or frames is not None or duration is not None:
+        raise MediaError(f"{p.name} is an image: --start, --frames and --duration apply to audio and video")
     from .image import load_image
 
     return load_image(p)
