@@ -1,0 +1,105 @@
+"""The Python API (inrcodec.encode / decode / info): inputs, outputs, claims measured from the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import smooth_pixels
+
+import inrcodec
+from inrcodec.errors import MediaError, OutputExistsError, SpdrError
+from inrcodec.media.image import pixels_to_unit
+from inrcodec.metrics import psnr, rho_ag
+from inrcodec.model import build_model, count_parameters
+
+
+def test_public_names():
+    for name in ("encode", "decode", "info", "SpdrError", "FormatError", "MediaError", "__version__"):
+        assert hasattr(inrcodec, name)
+
+
+@pytest.mark.parametrize(
+    ("array", "channels", "depth"),
+    [(smooth_pixels(12, 16, 1)[..., 0].astype(np.uint8), 1, 8),
+     (smooth_pixels(12, 16, 3).astype(np.uint8), 3, 8),
+     (smooth_pixels(12, 16, 2).astype(np.uint8), 2, 8),
+     (smooth_pixels(12, 16, 3) / 255.0, 3, 8),
+     (smooth_pixels(12, 16, 1, peak=65535).astype(np.uint16), 1, 16)],
+)
+def test_encode_arrays(array, channels, depth):
+    result = inrcodec.encode(array, steps=3)
+    sig = result.header["signal"]
+    assert (sig["height"], sig["width"], sig["channels"], sig["bit_depth"]) == (12, 16, channels, depth)
+    out = inrcodec.decode(result.data)
+    assert out.shape == (12, 16, channels) and out.dtype == (np.uint16 if depth == 16 else np.uint8)
+
+
+def test_reported_metrics_are_measured_from_the_written_file(tmp_path, encoded_grey):
+    src, _, px = encoded_grey
+    out = tmp_path / "m.spdr"
+    result = inrcodec.encode(src, out, steps=6, seed=1)
+    assert out.read_bytes() == result.data and result.bytes == out.stat().st_size
+    decoded = inrcodec.decode(out)
+    ref, got = pixels_to_unit(px, 8), pixels_to_unit(decoded, 8)
+    assert result.psnr_db == pytest.approx(psnr(got, ref), abs=1e-9)
+    assert result.rho_ag == pytest.approx(rho_ag(got, ref, axes=(0, 1)), abs=1e-12)
+    model = build_model(result.header["arch"])
+    assert result.params == count_parameters(model)
+
+
+def test_decode_accepts_bytes_and_paths(encoded_grey):
+    _, spdr, _ = encoded_grey
+    np.testing.assert_array_equal(inrcodec.decode(spdr), inrcodec.decode(spdr.read_bytes()))
+    np.testing.assert_array_equal(inrcodec.decode(str(spdr)), inrcodec.decode(bytearray(spdr.read_bytes())))
+
+
+def test_info(encoded_grey):
+    _, spdr, _ = encoded_grey
+    facts = inrcodec.info(spdr)
+    assert facts["file_bytes"] == spdr.stat().st_size
+    assert facts["bpp"] == pytest.approx(8 * spdr.stat().st_size / (12 * 16))
+    assert facts["params"] == count_parameters(build_model(facts["header"]["arch"]))
+    assert facts["header"]["encoder"]["seed"] == 0
+
+
+def test_existing_output_needs_force(tmp_path):
+    out = tmp_path / "o.spdr"
+    out.write_bytes(b"keep")
+    px = smooth_pixels(4, 5, 1).astype(np.uint8)
+    with pytest.raises(OutputExistsError):
+        inrcodec.encode(px, out, steps=1)
+    assert out.read_bytes() == b"keep"
+    inrcodec.encode(px, out, steps=1, force=True)
+    assert out.read_bytes() != b"keep"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [np.zeros((4, 4, 5), np.uint8), np.zeros((0, 4), np.uint8), np.full((3, 3), 1.5), np.zeros((3, 3), np.int32), 42],
+)
+def test_bad_sources_are_media_errors(source):
+    with pytest.raises(MediaError):
+        inrcodec.encode(source, steps=1)
+
+
+@pytest.mark.parametrize("settings", [{"bits": 7}, {"preset": "huge"}, {"lr": 0.0}, {"time_limit": -1.0}, {"activation": "tanh"}])
+def test_bad_settings_are_value_errors(settings):
+    with pytest.raises(ValueError):
+        inrcodec.encode(np.zeros((3, 3), np.uint8), steps=1, **settings)
+
+
+def test_missing_input_file(tmp_path):
+    with pytest.raises(SpdrError):
+        inrcodec.encode(tmp_path / "missing.png")
+    with pytest.raises(SpdrError):
+        inrcodec.decode(tmp_path / "missing.spdr")
+
+
+def test_bits_setting_is_honoured():
+    px = smooth_pixels(12, 16, 1).astype(np.uint8)
+    r16 = inrcodec.encode(px, steps=3, bits=16, width=16)
+    r6 = inrcodec.encode(px, steps=3, bits=6, width=16)
+    bits16 = {t["bits"] for t in r16.header["quant"]["tensors"].values()}
+    bits6 = {t["bits"] for t in r6.header["quant"]["tensors"].values()}
+    assert bits16 == {16} and 6 in bits6
+    assert r6.bytes < r16.bytes
