@@ -27,10 +27,10 @@ from speed import decode_mps, machine, matmul_peak, photo, time_naive, time_spdr
 
 def cpu_vs_cuda_decode(tmp: Path) -> dict:
     """Encode camera (256x256, balanced preset) on CUDA; decode on CPU and CUDA; compare pixels."""
-    import inrcodec
     from PIL import Image
     from skimage import data
 
+    import inrcodec
     from inrcodec.metrics import psnr
 
     src = tmp / "camera256.png"
@@ -42,8 +42,15 @@ def cpu_vs_cuda_decode(tmp: Path) -> dict:
     a = inrcodec.decode(tmp / "camera256.spdr", device="cpu")
     b = inrcodec.decode(tmp / "camera256.spdr", device="cuda")
     pa, pb = psnr(a / 127.5 - 1, ref), psnr(b / 127.5 - 1, ref)
-    return {"encode_s": enc_s, "encode_psnr_db": res.psnr_db, "psnr_cpu_db": pa, "psnr_cuda_db": pb, "diff_db": abs(pa - pb),
-            "pixels_differing": int((a != b).sum()), "max_abs_pixel_diff": int(np.abs(a.astype(int) - b.astype(int)).max())}
+    return {
+        "encode_s": enc_s,
+        "encode_psnr_db": res.psnr_db,
+        "psnr_cpu_db": pa,
+        "psnr_cuda_db": pb,
+        "diff_db": abs(pa - pb),
+        "pixels_differing": int((a != b).sum()),
+        "max_abs_pixel_diff": int(np.abs(a.astype(int) - b.astype(int)).max()),
+    }
 
 
 def main() -> None:
@@ -63,8 +70,13 @@ def main() -> None:
     rows = []
     naive = time_naive(256, 5, x, y, args.steps, dev, 1e-4)
     rows.append(("naive eager, fp32", naive["ms_per_step"] * args.steps / 1e3, naive["psnr_db"], 0.0))
-    for label, prec, mode in (("spdr, fp32", "fp32", None), ("spdr, TF32", "tf32", None), ("spdr, bf16 autocast", "bf16", None),
-                              ("spdr, TF32 + CUDA graphs", "tf32", "reduce-overhead"), ("spdr, fp32 + CUDA graphs", "fp32", "reduce-overhead")):
+    for label, prec, mode in (
+        ("spdr, fp32", "fp32", None),
+        ("spdr, TF32", "tf32", None),
+        ("spdr, bf16 autocast", "bf16", None),
+        ("spdr, TF32 + CUDA graphs", "tf32", "reduce-overhead"),
+        ("spdr, fp32 + CUDA graphs", "fp32", "reduce-overhead"),
+    ):
         try:
             r = time_spdr(256, 5, x, y, args.steps, dev, 1e-4, precision=prec, compile=True, mode=mode)
             rows.append((label, r["seconds"], r["psnr_db"], r["warmup_s"]))
@@ -81,15 +93,22 @@ def main() -> None:
         traceback.print_exc()
         cc = {"error": f"{type(e).__name__}: {e}"}
     lines = [
-        f"# GPU check ({machine(dev)})", "",
+        f"# GPU check ({machine(dev)})",
+        "",
         f"Command: `python benchmarks/gpu_check.py {' '.join(sys.argv[1:])}`. Paper net (5 hidden x 256, sqrt damping), "
         f"{args.size}x{args.size} grey camera, {args.steps} full-batch Adam steps at lr 1e-4 (constant), seconds after compilation.",
-        f"Matmul peak measured in this run: fp32 {peak / 1e3:.1f} TFLOP/s, TF32 {peak_tf32 / 1e3:.1f} TFLOP/s.", "",
-        f"| loop | seconds for {args.steps} steps | PSNR after (dB) | compile/warm-up s |", "|---|---|---|---|",
+        f"Matmul peak measured in this run: fp32 {peak / 1e3:.1f} TFLOP/s, TF32 {peak_tf32 / 1e3:.1f} TFLOP/s.",
+        "",
+        f"| loop | seconds for {args.steps} steps | PSNR after (dB) | compile/warm-up s |",
+        "|---|---|---|---|",
     ]
     lines += [f"| {a} | {b:.3f} | {c:.2f} | {d:.1f} |" for a, b, c, d in rows]
-    lines += ["", f"Decode throughput, paper net, 2048x2048 render: {dec:.1f} MP/s.", "",
-              "CPU vs CUDA decode of one file (camera 256x256, balanced preset, encoded on CUDA): " + json.dumps(cc)]
+    lines += [
+        "",
+        f"Decode throughput, paper net, 2048x2048 render: {dec:.1f} MP/s.",
+        "",
+        "CPU vs CUDA decode of one file (camera 256x256, balanced preset, encoded on CUDA): " + json.dumps(cc),
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(args.out)

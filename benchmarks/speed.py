@@ -91,8 +91,18 @@ def time_naive(width: int, depth: int, x, y, steps: int, device, lr: float) -> d
     return {"ms_per_step": 1e3 * dt, "psnr_db": psnr_of(best), "macs": linear_macs(model)}
 
 
-def time_spdr(width: int, depth: int, x, y, steps: int, device, lr: float, precision: str = "fp32",
-              compile: bool | None = True, mode: str | None = None) -> dict:
+def time_spdr(
+    width: int,
+    depth: int,
+    x,
+    y,
+    steps: int,
+    device,
+    lr: float,
+    precision: str = "fp32",
+    compile: bool | None = True,
+    mode: str | None = None,
+) -> dict:
     arch = dict(activation="spder", damping="sqrt", in_features=2, out_features=1, width=width, depth=depth, omega0=30.0, first_omega0=30.0)
     torch.manual_seed(0)
     model = build_model(arch).to(device)
@@ -108,8 +118,14 @@ def time_spdr(width: int, depth: int, x, y, steps: int, device, lr: float, preci
     sync(device)
     total = time.perf_counter() - t
     torch.backends.cuda.matmul.allow_tf32 = False
-    return {"ms_per_step": 1e3 * total / steps, "seconds": total, "psnr_db": psnr_of(res.best_loss), "warmup_s": warm_s,
-            "compiled": res.compiled, "macs": linear_macs(model)}
+    return {
+        "ms_per_step": 1e3 * total / steps,
+        "seconds": total,
+        "psnr_db": psnr_of(res.best_loss),
+        "warmup_s": warm_s,
+        "compiled": res.compiled,
+        "macs": linear_macs(model),
+    }
 
 
 def matmul_peak(device: torch.device, n: int = 2048, dtype=torch.float32) -> float:
@@ -158,8 +174,12 @@ def peak_rss_decode(size: str, preset_file: Path) -> tuple[float, float]:
         "print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
     out = preset_file.with_suffix(".big.png")
-    r = subprocess.run([sys.executable, "-c", code, "decode", str(preset_file), "--size", size, "-o", str(out), "--force", "-q"],
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, "-c", code, "decode", str(preset_file), "--size", size, "-o", str(out), "--force", "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out.unlink(missing_ok=True)
     secs, mb = r.stdout.split()[-2:]
     return float(secs), float(mb)
@@ -182,31 +202,47 @@ def main() -> None:
         eager = time_spdr(width, depth, x, y, args.steps, device, lr, compile=False)
         ours = time_spdr(width, depth, x, y, args.steps, device, lr, compile=True)
         gflops = 6 * ours["macs"] * side * side / (ours["ms_per_step"] / 1e3) / 1e9
-        rows.append({
-            "net": f"{depth} hidden x {width}", "data": f"{side}x{side} grey", "steps": args.steps,
-            "naive_ms": naive["ms_per_step"], "spdr_eager_ms": eager["ms_per_step"], "spdr_ms": ours["ms_per_step"],
-            "speedup": naive["ms_per_step"] / ours["ms_per_step"], "gflops": gflops, "peak_gflops": peak,
-            "pct_peak": 100 * gflops / peak, "compile_s": ours["warmup_s"],
-            "psnr_eager_db": eager["psnr_db"], "psnr_spdr_db": ours["psnr_db"], "psnr_naive_db": naive["psnr_db"],
-        })
+        rows.append(
+            {
+                "net": f"{depth} hidden x {width}",
+                "data": f"{side}x{side} grey",
+                "steps": args.steps,
+                "naive_ms": naive["ms_per_step"],
+                "spdr_eager_ms": eager["ms_per_step"],
+                "spdr_ms": ours["ms_per_step"],
+                "speedup": naive["ms_per_step"] / ours["ms_per_step"],
+                "gflops": gflops,
+                "peak_gflops": peak,
+                "pct_peak": 100 * gflops / peak,
+                "compile_s": ours["warmup_s"],
+                "psnr_eager_db": eager["psnr_db"],
+                "psnr_spdr_db": ours["psnr_db"],
+                "psnr_naive_db": naive["psnr_db"],
+            }
+        )
         print(rows[-1], flush=True)
     dec = {f"{w}x{d}": decode_mps(w, d, 1024, device) for w, d in ((64, 3), (256, 5))}
     lines = [
-        f"# Speed ({machine(device)})", "",
+        f"# Speed ({machine(device)})",
+        "",
         f"Command: `python benchmarks/speed.py {' '.join(sys.argv[1:])}`; fp32 matmul peak measured in this run: {peak:.0f} GFLOP/s.",
-        "Timings are steady-state steps after compilation (compile time in its own column); PSNR after the timed steps.", "",
+        "Timings are steady-state steps after compilation (compile time in its own column); PSNR after the timed steps.",
+        "",
         "| net | data | naive eager ms/step | spdr eager ms/step | spdr ms/step | speed-up vs naive | GFLOP/s | % of matmul peak | compile s | PSNR naive / spdr eager / spdr dB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['net']} | {r['data']} | {r['naive_ms']:.1f} | {r['spdr_eager_ms']:.1f} | {r['spdr_ms']:.1f} | {r['speedup']:.2f}x | "
-                     f"{r['gflops']:.0f} | {r['pct_peak']:.0f} % | {r['compile_s']:.1f} | {r['psnr_naive_db']:.2f} / {r['psnr_eager_db']:.2f} / {r['psnr_spdr_db']:.2f} |")
+        lines.append(
+            f"| {r['net']} | {r['data']} | {r['naive_ms']:.1f} | {r['spdr_eager_ms']:.1f} | {r['spdr_ms']:.1f} | {r['speedup']:.2f}x | "
+            f"{r['gflops']:.0f} | {r['pct_peak']:.0f} % | {r['compile_s']:.1f} | {r['psnr_naive_db']:.2f} / {r['psnr_eager_db']:.2f} / {r['psnr_spdr_db']:.2f} |"
+        )
     lines += ["", "Decode throughput (1024x1024 render, chunked): " + ", ".join(f"{k}: {v:.2f} MP/s" for k, v in dec.items())]
     extra: dict = {}
     if args.encode or args.big_decode:
-        import inrcodec
         from PIL import Image
         from skimage import data
+
+        import inrcodec
 
         tmp = Path(args.out).parent / "_speed_tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -220,13 +256,17 @@ def main() -> None:
             inrcodec.encode(tmp / "camera.png", tmp / "paper.spdr", force=True, preset="paper", steps=5)
             secs, mb = peak_rss_decode("8192x8192", tmp / "paper.spdr")
             extra["decode_8192_paper"] = {"seconds": secs, "peak_rss_mb": mb}
-            lines.append(f"`spdr decode --size 8192x8192` of a paper-preset file on the CPU: {secs:.0f} s, peak resident memory {mb:.0f} MB.")
+            lines.append(
+                f"`spdr decode --size 8192x8192` of a paper-preset file on the CPU: {secs:.0f} s, peak resident memory {mb:.0f} MB."
+            )
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(text)
-    out.with_suffix(".json").write_text(json.dumps({"machine": machine(device), "command": sys.argv, "rows": rows, "decode_mps": dec, **extra}, indent=1))
+    out.with_suffix(".json").write_text(
+        json.dumps({"machine": machine(device), "command": sys.argv, "rows": rows, "decode_mps": dec, **extra}, indent=1)
+    )
 
 
 if __name__ == "__main__":
