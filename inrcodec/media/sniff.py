@@ -37,9 +37,6 @@ def _pillow_kind(p: Path) -> str | None:
 
 def sniff(path: str | Path) -> str:
     """'image', 'audio' or 'video' for a readable media file; MediaError (one line) otherwise."""
-    from .audio import probe_audio
-    from .video import probe_video
-
     p = Path(path)
     with p.open("rb") as f:
         head = f.read(16)
@@ -52,6 +49,9 @@ def sniff(path: str | Path) -> str:
             return kind
     if head[4:8] in VIDEO_BRANDS or head[:4] == EBML:
         return "video"
+    from .audio import probe_audio  # imported here: images need neither soundfile nor PyAV
+    from .video import probe_video
+
     if probe_audio(p) is not None:
         return "audio"
     if probe_video(p):
