@@ -38,6 +38,15 @@ def value_map(signal: Signal) -> tuple[np.ndarray, dict]:
     return (data / np.float32(peak)).astype(np.float32), {"offset": [0.0] * c, "scale": [peak] * c}
 
 
+def eval_interval(samples: int, batch: int | None) -> int:
+    """Minibatch steps between full-data losses: every two passes over the data, at least 25.
+
+    One full evaluation costs about a third of samples / batch training steps, so this keeps it
+    under a sixth of the fit however long the clip is.
+    """
+    return 25 if not batch else max(25, 2 * -(-samples // batch))
+
+
 def _half_up(x: Fraction | float) -> int:
     return int(math.floor(x + Fraction(1, 2) if isinstance(x, Fraction) else x + 0.5))
 

@@ -54,7 +54,8 @@ def encode_lines(result, out: Path, report: dict) -> list[str]:
     lines = [f"wrote {out}: {result.bytes} bytes, {report['kbps']:.1f} kbit/s"
              + (f", {report['bpp']:.4f} bits per pixel" if h["modality"] == "video" else ""),
              f"  network {r.width}x{r.depth} {h['arch']['activation']} ({h['arch']['damping']}), {result.params} params, {r.bits}-bit, "
-             f"{result.steps} steps in {result.seconds:.1f} s" + (f", batches of {r.batch_size}" if r.batch_size and r.batch_size < n else "")]
+             f"{result.steps} steps in {result.seconds:.1f} s"
+             + (f", batches of {r.batch_size}" if r.batch_size and r.batch_size < n else "")]
     if h["modality"] == "audio":
         lines.append(f"  decoded SNR {result.snr_db:.2f} dB, PSNR {result.psnr_db:.2f} dB (float {result.float_psnr_db:.2f} dB), "
                      f"rho_AG {result.rho_ag:.5f}")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from . import __version__, container
-from .avcodec import measure, value_map
+from .avcodec import eval_interval, measure, value_map
 from .config import EncodeConfig, Resolved, resolve
 from .errors import OutputTooLargeError, SpdrError
 from .fit import FitOptions, fit, full_loss
@@ -107,7 +107,8 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
     def phase(name: str):
         return None if progress is None else (lambda s, n, loss, t: progress(name, s, n, loss, t))
 
-    fopts = FitOptions(steps=r.steps, lr=r.lr, time_limit=float_budget, seed=config.seed, batch_size=r.batch_size)
+    every = eval_interval(signal.num_samples, r.batch_size)
+    fopts = FitOptions(steps=r.steps, lr=r.lr, time_limit=float_budget, seed=config.seed, batch_size=r.batch_size, eval_every=every)
     result = fit(model, coords, values, fopts, phase("fit"))
     float_loss = result.best_loss * value_header["scale"][0] ** 2  # MSE at the original level
     steps = result.steps
@@ -117,7 +118,8 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
         attach_fake_quant(tuned, plan)
         remaining = None if budget is None else max(0.0, budget - (time.perf_counter() - start))
         if remaining is None or remaining > 0:
-            qopts = FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1, batch_size=r.batch_size)
+            qopts = FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1, batch_size=r.batch_size,
+                               eval_every=every)
             qres = fit(tuned, coords, values, qopts, phase("quantize"))
             steps += qres.steps
         detach_fake_quant(tuned)

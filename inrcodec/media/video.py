@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def _encode_file(tmp: str, fmt: str, codec: str, pix: str, frames: Iterable[np.n
             for rgb in frames:
                 if stream is None:
                     h, w = rgb.shape[:2]
-                    stream = out.add_stream(codec, rate=fps)
+                    stream = cast("av.VideoStream", out.add_stream(codec, rate=fps))
                     stream.width, stream.height = w, h
                     # 4:2:0 needs even sizes in H.264; odd sizes keep full chroma (4:4:4) instead of cropping
                     stream.pix_fmt = "yuv444p" if codec == "libx264" and (w % 2 or h % 2) else pix
