@@ -40,6 +40,7 @@ from inrcodec.media.video import frames_to_signal  # noqa: E402
 
 MEDIA = ROOT.parent / "shared" / "media"
 RESULTS = ROOT / "benchmarks" / "results"
+NOTES = RESULTS / "audio_video_notes.md"  # hand-written analysis appended to the table (with its own measurements)
 VIDEO_SECONDS = 2.0
 VIDEO_CLIPS = ("carphone_pristine", "bikes")
 COLUMNS = ["clip", "kind", "model", "network", "steps", "bytes", "kbps", "bpp", "snr_db", "psnr_db", "rho_ag", "seconds"]
@@ -128,13 +129,17 @@ def verdicts(rows: list[dict]) -> list[str]:
     return lines
 
 
-def markdown(rows: list[dict], args, device: str, total: float) -> str:
-    cmd = "python benchmarks/audio_video.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+def command() -> str:
+    return ("python benchmarks/audio_video.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])).strip()
+
+
+def markdown(rows: list[dict], args, where: str, total: float, cmd: str | None = None) -> str:
+    cmd = cmd or command()
     head = ["clip", "model", "network", "steps", "bytes", "kbit/s", "bits/pixel", "SNR dB", "PSNR dB", "rho_AG", "seconds"]
     lines = [
         "# Audio and video: SPDER vs SIREN",
         "",
-        f"Command: `{cmd.strip()}` ({total / 60:.1f} min in all). Machine: {machine(device)}.",
+        f"Command: `{cmd}` ({total / 60:.1f} min in all). Machine: {where}.",
         "",
         f"Preset `{args.preset}` sizes the networks (video: {args.video_net} on this run); steps are capped at "
         f"{args.audio_steps or 'the preset'} (audio) and {args.video_steps or 'the preset'} (video), "
@@ -154,6 +159,8 @@ def markdown(rows: list[dict], args, device: str, total: float) -> str:
                  f"{r['psnr_db']:.2f}", f"{r['rho_ag']:.4f}", f"{r['seconds']:.0f}"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += ["", "## SPDER against SIREN", ""] + verdicts(rows)
+    if NOTES.exists():
+        lines += ["", NOTES.read_text().strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -166,7 +173,15 @@ def main() -> int:
     ap.add_argument("--clips", help="comma-separated file stems (default: all)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the committed .json (no fitting)")
     args = ap.parse_args()
+    if args.render_only:
+        saved = json.loads((RESULTS / "audio_video.json").read_text())
+        vars(args).update(saved["args"], render_only=True)
+        text = markdown(saved["rows"], args, saved["machine"], saved["seconds"], saved.get("command"))
+        (RESULTS / "audio_video.md").write_text(text)
+        print(text)
+        return 0
     if not MEDIA.is_dir():
         print(f"{MEDIA} does not exist: nothing to measure", file=sys.stderr)
         return 1
@@ -181,10 +196,11 @@ def main() -> int:
                 print(json.dumps(row), flush=True)
     total = time.perf_counter() - start
     RESULTS.mkdir(parents=True, exist_ok=True)
-    text = markdown(rows, args, device, total)
+    where = machine(device)
+    text = markdown(rows, args, where, total)
     (RESULTS / "audio_video.md").write_text(text)
-    (RESULTS / "audio_video.json").write_text(json.dumps({"args": vars(args), "machine": machine(device), "seconds": round(total, 1),
-                                                          "rows": rows}, indent=1) + "\n")
+    saved = {"args": vars(args), "command": command(), "machine": where, "seconds": round(total, 1), "rows": rows}
+    (RESULTS / "audio_video.json").write_text(json.dumps(saved, indent=1) + "\n")
     print(text)
     return 0
 
