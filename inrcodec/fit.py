@@ -93,7 +93,10 @@ def should_compile(model: nn.Module, n: int, opts: FitOptions, device: torch.dev
         return True
     if device.type != "cpu":
         return False
-    return 6.0 * linear_macs(model) * n * opts.steps / EAGER_FLOPS > COMPILE_AFTER_SECONDS
+    expected = 6.0 * linear_macs(model) * n * opts.steps / EAGER_FLOPS
+    if opts.time_limit is not None:  # a short --time must not be spent compiling
+        expected = min(expected, opts.time_limit)
+    return expected > COMPILE_AFTER_SECONDS
 
 
 def _set_precision(precision: str, device: torch.device) -> torch.autocast | None:
