@@ -1,0 +1,147 @@
+"""Shared pieces of the bench tasks: options, outputs, and one fit that is measured at several steps.
+
+The paper trains with plain Adam at a constant learning rate on the full batch and reports the
+loss after 25, 100 and 500 steps; `fit_recording` does exactly that, in one run, handing the
+model and its prediction to a callback at each requested step (no refit per step count).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..metrics import psnr_from_mse
+
+
+@dataclass
+class BenchOptions:
+    """What the user asked for; None means the task's default (CPU or --paper)."""
+
+    task: str
+    inputs: Sequence[str] = ()
+    size: int | None = None
+    steps: Sequence[int] | None = None
+    archs: Sequence[str] | None = None
+    seed: int = 0
+    paper: bool = False
+    device: str = "auto"
+    log: Callable[[str], None] = field(default=lambda line: None, repr=False)
+
+
+@dataclass
+class TaskOutput:
+    """A task's results: flat rows, a Markdown body, PNG files by name, and settings to record."""
+
+    rows: list[dict]
+    markdown: str
+    figures: dict[str, bytes] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+
+def parse_steps(text: str | None) -> list[int] | None:
+    """'25,100,500' -> [25, 100, 500] (sorted, unique, each >= 1); None stays None."""
+    if text is None:
+        return None
+    try:
+        steps = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise ValueError(f"--steps must be comma-separated integers, e.g. 25,100,500, got {text!r}") from None
+    if not steps or steps[0] < 1 or steps[-1] > 1_000_000:
+        raise ValueError(f"--steps must list step counts in 1..1000000, got {text!r}")
+    return steps
+
+
+def parse_archs(text: str | None) -> list[str] | None:
+    """'spder,siren' -> ['spder', 'siren'], checked against the known architectures."""
+    from ._archs import ARCH_NAMES
+
+    if text is None:
+        return None
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [n for n in names if n not in ARCH_NAMES]
+    if not names or bad:
+        raise ValueError(f"unknown architecture {bad[0] if bad else text!r}; choose from {', '.join(ARCH_NAMES)}")
+    return list(dict.fromkeys(names))
+
+
+def pick_device(name: str) -> torch.device:
+    """'auto' -> CUDA when present, else CPU; an explicit device must exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps: no MPS device is available")
+    return torch.device(name)
+
+
+Record = Callable[[int, nn.Module, torch.Tensor], dict]  # (step, model, prediction on the fit coords) -> row fields
+
+
+@dataclass
+class Recorded:
+    """One fit's measurements: rows at the requested steps and the loss after every step."""
+
+    rows: list[dict]
+    curve: list[float]
+    seconds: float
+
+
+def fit_recording(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, steps: Sequence[int], lr: float,
+                  record: Record | None = None, log: Callable[[str], None] | None = None, label: str = "") -> Recorded:
+    """Adam at constant `lr`, full batch, MSE; measure after each step count in `steps`.
+
+    The loss after k updates is the forward pass of iteration k, so the curve costs nothing extra and
+    `record` sees exactly the model that produced it. `seconds` counts training work only.
+    """
+    wanted = set(int(s) for s in steps)
+    last = max(wanted)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    curve: list[float] = []
+    rows: list[dict] = []
+    train_s = 0.0
+    for step in range(last + 1):
+        t0 = time.perf_counter()
+        pred = model(coords)
+        loss = torch.mean((pred - values) ** 2)
+        lv = float(loss.detach())
+        train_s += time.perf_counter() - t0
+        curve.append(lv)
+        if step in wanted:
+            row = {"step": step, "loss": lv if math.isfinite(lv) else None, "psnr_db": psnr_from_mse(lv) if math.isfinite(lv) else None,
+                   "train_seconds": round(train_s, 3)}
+            if record is not None:
+                with torch.no_grad():
+                    row.update(record(step, model, pred.detach()))
+            rows.append(row)
+            if log is not None:
+                log(f"{label}: step {step}/{last}, loss {lv:.3e}, PSNR {row['psnr_db'] or float('nan'):.2f} dB, {train_s:.0f} s")
+        if step == last:
+            break
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        train_s += time.perf_counter() - t0
+    return Recorded(rows, curve, train_s)
+
+
+def predict(model: nn.Module, coords: torch.Tensor, chunk: int = 1 << 16) -> np.ndarray:
+    """Model output on `coords` in chunks, without autograd, as float64 numpy (n, channels)."""
+    outs = []
+    with torch.no_grad():
+        for s in range(0, coords.shape[0], chunk):
+            outs.append(model(coords[s:s + chunk]).double().cpu().numpy())
+    return np.concatenate(outs, axis=0)
+
+
+def seeded(seed: int) -> None:
+    """Same weights for the same architecture and seed, whatever ran before."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
