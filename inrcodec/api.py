@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import container
+from . import container, safety
 from .config import EncodeConfig
 from .errors import MediaError, OutputExistsError
 
@@ -34,7 +34,8 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     """Fit, quantize and pack `source` (path, array or Signal); write `output` if given.
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
-    activation, damping, lr, seed, device). start (seconds) and frames or duration (seconds)
+    activation, damping, lr, seed, device, bpp). bpp=X (images) makes the whole file land in
+    [0.95 X, X] bits per pixel, the network chosen by inrcodec.ratecontrol. start (seconds) and frames or duration (seconds)
     select a range of an audio or video file. Returns an EncodeResult with the bytes and metrics.
     """
     from .codec import encode_signal
@@ -81,7 +82,7 @@ def decode(data_or_path: bytes | str | os.PathLike, scale: float | None = None, 
         return np.stack(list(decode_frames(dec)))
     if rate is not None or fps is not None:
         raise MediaError("rate applies to audio and fps to video; use scale or size for images")
-    header, tensors = container.unpack(data)
+    header, tensors = safety.read_checked(data)
     shape = output_shape(header, scale, size)
     check_output_size(shape, force)
     model = load_model(header, tensors)

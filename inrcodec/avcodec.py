@@ -15,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from . import container
+from . import safety
 from .errors import OutputTooLargeError, SpdrError
 from .grid import grid_coords, iter_chunks
 from .metrics import mse, psnr, psnr_from_mse, rho_ag, snr
@@ -108,9 +108,10 @@ def evaluate(model: torch.nn.Module, header: dict, shape: tuple[int, ...], start
     off = np.asarray(header["values"]["offset"], dtype=np.float32)
     out = np.empty((stop - start, int(header["arch"]["out_features"])), dtype=np.float32)
     with torch.no_grad():
-        for s, e in iter_chunks(stop - start, EVAL_CHUNK):
+        for s, e in iter_chunks(stop - start, min(EVAL_CHUNK, safety.render_rows(header["arch"]))):
             x = grid_coords(shape, scales, start + s, start + e, device=device)
             out[s:e] = model(x).float().cpu().numpy()
+            safety.check_finite(out[s:e])
     return np.clip(out, -1.0, 1.0) * sc + off
 
 
@@ -148,7 +149,7 @@ def open_decode(data: bytes, rate: int | None = None, fps: Fraction | None = Non
     """Parse a .spdr file and resolve an audio or video render request (nothing rendered yet)."""
     from .codec import check_output_size, load_model, pick_device
 
-    header, tensors = container.unpack(data)
+    header, tensors = safety.read_checked(data)
     modality = header["modality"]
     if modality == "audio":
         if fps is not None or size is not None:

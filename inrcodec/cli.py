@@ -21,8 +21,12 @@ DAMPING_CHOICES = ("sqrt", "log", "atan", "sqrt-relu")
 BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 
 
-def _sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
-    raise SystemExit(143)
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt (so `except Exception` never swallows it)."""
+
+
+def _sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests (tests/test_interrupts.py)
+    raise Terminated()
 
 
 def handle_errors(fn):
@@ -37,6 +41,9 @@ def handle_errors(fn):
         except KeyboardInterrupt:
             click.echo("Error: interrupted", err=True)
             sys.exit(130)
+        except Terminated:
+            click.echo("Error: terminated", err=True)
+            sys.exit(143)
         except (SpdrError, ValueError, OSError, MemoryError) as e:
             if verbose:
                 traceback.print_exc()
@@ -107,6 +114,8 @@ def main() -> None:
 @click.option("--bits", type=click.Choice(BITS_CHOICES), default=DEFAULTS.bits, help="Weight bits (default: preset).")
 @click.option("--width", type=click.IntRange(8, 4096), default=DEFAULTS.width, help="Hidden width (default: sized by the preset).")
 @click.option("--depth", type=click.IntRange(0, 32), default=DEFAULTS.depth, help="Hidden layers after the first.")
+@click.option("--bpp", type=click.FloatRange(min=0, max=64, min_open=True), default=DEFAULTS.bpp,
+              help="Images: file size target in bits per pixel (header included); picks network, bits and steps.")
 @click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=DEFAULTS.activation, show_default=True)
 @click.option("--damping", type=click.Choice(DAMPING_CHOICES), default=DEFAULTS.damping,
               help="SPDER damping (default: sqrt; atan for audio).")
@@ -124,6 +133,8 @@ def encode(image, output, start, frames, duration, force, quiet, as_json, bits, 
     from .media import load
     from .progress import ProgressReporter
 
+    if settings["bpp"] is not None and (bits is not None or settings["width"] is not None):
+        raise click.UsageError("--bpp chooses the network itself: use either --bpp or --width/--bits")
     out = _out_path(image, output, ".spdr")
     _check_output(out, force)
     signal = load(image, start=start, frames=frames, duration=duration)
@@ -187,14 +198,14 @@ def decode(file, output, scale, size, rate, fps, crf, gradient, device, force, q
     """Render a .spdr FILE at native size or any other (audio: any rate; video: any frame rate and size)."""
     import numpy as np
 
-    from . import container
+    from . import container, safety
     from .api import decode as api_decode
     from .media.image import encode_image_bytes, save_format
 
     if scale is not None and size is not None:
         raise click.UsageError("use either --scale or --size, not both")
     data = container.read_file(file)
-    header = container.peek(data)["header"]
+    header = safety.read_checked(data)[0]  # refuses a hostile file before torch is imported
     if header["modality"] != "image":
         from .cli_av import decode_av
 
@@ -248,6 +259,18 @@ def info(file, as_json):
         click.echo(f"  rate: {facts['bpp']:.3f} bits per pixel")
     if enc:
         click.echo("  encoder: " + ", ".join(f"{k} {v}" for k, v in enc.items()))
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the facts checked as JSON.")
+@handle_errors
+def verify(file, as_json):
+    """Check FILE completely (structure, checksum, tensors, network) without rendering it; exit 1 if bad."""
+    from .verify import summary_line, verify_file
+
+    facts = verify_file(file)
+    click.echo(json.dumps(facts, sort_keys=True) if as_json else summary_line(file, facts))
 
 
 @main.command()

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import __version__, container
+from . import __version__, container, safety
 from .avcodec import eval_interval, measure, value_map
 from .config import EncodeConfig, Resolved, resolve
-from .errors import OutputTooLargeError, SpdrError
+from .errors import NetworkError, OutputTooLargeError, SpdrError
 from .fit import FitOptions, fit, full_loss
 from .grid import grid_coords, iter_chunks
 from .metrics import psnr, rho_ag
@@ -90,12 +90,17 @@ def _arch(config: EncodeConfig, r: Resolved, in_features: int, channels: int) ->
 
 def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progress: Progress | None = None) -> EncodeResult:
     """Fit, quantize and pack `signal`; PSNR and rho_AG are measured by decoding the packed bytes."""
+    if config.bpp is not None:  # a size target: the rate control picks network, bits and steps
+        from .ratecontrol import encode_bpp
+
+        return encode_bpp(signal, config, progress)
     device = pick_device(config.device)
     axes = AXES[signal.modality]
     scales = [COORD_SCALES[signal.modality] if a == "t" and signal.modality == "audio" else 1.0 for a in axes]
     r = resolve(config, signal.num_samples, signal.channels, len(axes), signal.modality)
     torch.manual_seed(config.seed)
     arch = _arch(config, r, len(axes), signal.channels)
+    safety.check_arch_size(arch)
     model = build_model(arch).to(device)
     coords = grid_coords(signal.grid_shape, scales, device=device)
     fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
@@ -169,8 +174,21 @@ def _quantized_loss(model: torch.nn.Module, plan: dict, coords: torch.Tensor, va
 
 
 def load_model(header: dict, tensors: dict) -> torch.nn.Module:
-    """An empty network built from the header, then filled strictly from the file's tensors."""
-    model = build_model(header["arch"])
+    """An empty network built from the header, then filled strictly from the file's tensors.
+
+    safety refuses unsupported, oversized or overflowing networks before any weight is allocated.
+    """
+    safety.check_header(header)
+    safety.check_weights(header, tensors)
+    try:
+        if safety.expected_tensors(header["arch"]) is None:  # another module's network: size it on the meta device first
+            with torch.device("meta"):
+                safety.check_shapes(header, {k: list(v.shape) for k, v in build_model(header["arch"]).state_dict().items()})
+        model = build_model(header["arch"])
+    except SpdrError:
+        raise
+    except (ImportError, ValueError, TypeError, KeyError, RuntimeError, NotImplementedError) as e:
+        raise NetworkError(f"cannot build the header's {header['arch']['activation']} network: {str(e).splitlines()[0]}") from None
     try:
         model.load_state_dict(dequantize_state(tensors, header["quant"]), strict=True)
     except (RuntimeError, KeyError) as e:
@@ -202,7 +220,7 @@ def render(model: torch.nn.Module, header: dict, shape: tuple[int, ...], convert
     scales = header["coords"]["scale"]
     model = model.to(device)
     out: np.ndarray | None = None
-    for s, e in iter_chunks(total, RENDER_CHUNK):
+    for s, e in iter_chunks(total, safety.render_rows(header["arch"])):
         x = grid_coords(shape, scales, s, e, device=device)
         if gradient:
             x.requires_grad_(True)
@@ -215,6 +233,7 @@ def render(model: torch.nn.Module, header: dict, shape: tuple[int, ...], convert
                 off = np.asarray(header["values"]["offset"], dtype=np.float32)
                 sc = np.asarray(header["values"]["scale"], dtype=np.float32)
                 chunk = chunk * sc + off
+        safety.check_finite(chunk)
         if convert is not None:
             chunk = convert(chunk)
         if out is None:
@@ -233,12 +252,15 @@ def check_output_size(shape: tuple[int, ...], force: bool) -> None:
         raise SpdrError(f"output size {'x'.join(map(str, shape))} is empty")
     if total > MAX_OUTPUT_SAMPLES and not force:
         raise OutputTooLargeError(f"output would be {'x'.join(map(str, shape))} ({total:,} samples); pass --force to render it")
+    if total > safety.physical_memory():  # at least a byte per sample: cannot be held, even with --force
+        raise OutputTooLargeError(f"output would be {'x'.join(map(str, shape))} ({total:,} samples), "
+                                  f"more than this machine's {safety.physical_memory():,} bytes of memory")
 
 
 def decode_samples(data: bytes, scale: float | None = None, size: tuple[int, ...] | None = None, device: str = "cpu",
                    force: bool = False, gradient: bool = False) -> np.ndarray:
     """Float samples in [-1, 1] (unclipped) on the requested grid, shape (*grid, channels)."""
-    header, tensors = container.unpack(data)
+    header, tensors = safety.read_checked(data)
     shape = output_shape(header, scale, size)
     check_output_size(shape, force)
     model = load_model(header, tensors)

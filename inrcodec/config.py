@@ -75,6 +75,7 @@ class EncodeConfig:
     lr: float | None = None
     seed: int = 0
     device: str = "auto"
+    bpp: float | None = None  # images: target bits per pixel of the whole file (ratecontrol.py)
 
     def __post_init__(self) -> None:
         checks = [
@@ -88,6 +89,9 @@ class EncodeConfig:
             (self.lr is None or (math.isfinite(self.lr) and 0 < self.lr < 1), "lr must be in (0, 1)"),
             (self.time_limit is None or (math.isfinite(self.time_limit) and self.time_limit > 0), "time must be > 0"),
             (self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
+            (self.bpp is None or (math.isfinite(self.bpp) and 0 < self.bpp <= 64), "bpp must be in (0, 64]"),
+            (self.bpp is None or (self.width is None and self.bits is None),
+             "bpp chooses the width and bits itself: leave width and bits unset"),
         ]
         for ok, message in checks:
             if not ok:

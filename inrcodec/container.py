@@ -69,7 +69,8 @@ __all__ = [
 
 SIGNATURE = b"\x89SPDR\r\n\x1a\n"
 MAJOR = 1
-MINOR = 0
+MINOR = 0  # what plain writes carry; compact writes (inrcodec.compact) are 1.1
+COMPACT_MINOR = 1
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = 512 * 2**20
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -135,23 +136,41 @@ def check_tensors(header: dict, tensors: dict[str, Any]) -> None:
                                      f"-{limit}..{limit} for {bits} bits")
 
 
-def pack(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
-    """Validate `header` and `tensors`, then return the complete .spdr file bytes."""
+def pack(header: dict, tensors: dict[str, np.ndarray], compact: bool = False) -> bytes:
+    """Validate `header` and `tensors`, then return the complete .spdr file bytes.
+
+    compact=True writes format 1.1: the header compressed against the format's dictionary, and
+    the payload range-coded when header["quant"]["coding"] is "rc" (inrcodec.compact).
+    """
     validate_header(header)
     raw_header = canonical_json(header)
     if len(raw_header) > MAX_HEADER_BYTES:
         raise HeaderTooLarge(f"header is {len(raw_header)} bytes, limit {MAX_HEADER_BYTES}")
     check_tensors(header, tensors)
+    if compact or header["quant"].get("coding"):
+        from . import compact as _compact
+
+        packed = _compact.compress_header(raw_header)
+        payload = (_compact.encode_payload(header, tensors) if header["quant"].get("coding") == "rc"
+                   else _zstd_safetensors(header, tensors))
+        out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, COMPACT_MINOR, 0, len(packed)), packed,
+                        struct.pack("<I", len(payload)), payload])
+        return out + struct.pack("<I", zlib.crc32(out))
+    payload = _zstd_safetensors(header, tensors)
+    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, MINOR, 0, len(raw_header)), raw_header,
+                    struct.pack("<I", len(payload)), payload])
+    return out + struct.pack("<I", zlib.crc32(out))
+
+
+def _zstd_safetensors(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
+    """The 1.0 payload: one zstd frame of safetensors bytes."""
     body = safetensors.numpy.save({k: np.require(v, requirements="C") for k, v in tensors.items()})
     if len(body) > min(MAX_PAYLOAD_BYTES, _payload_bound(header)):
         raise PayloadError(f"tensors need {len(body)} bytes, limit "
                            f"{min(MAX_PAYLOAD_BYTES, _payload_bound(header))}")
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True,
                                           write_content_size=True)
-    payload = compressor.compress(body)
-    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, MINOR, 0, len(raw_header)), raw_header,
-                    struct.pack("<I", len(payload)), payload])
-    return out + struct.pack("<I", zlib.crc32(out))
+    return compressor.compress(body)
 
 
 def _split(data: bytes) -> tuple[dict, bytes, dict]:
@@ -189,7 +208,13 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
     if stored != actual:
         raise ChecksumMismatch(f"checksum mismatch: file says 0x{stored:08x}, "
                                f"contents give 0x{actual:08x} (file corrupted)")
+    if minor >= COMPACT_MINOR and raw_header[:4] == _ZSTD_MAGIC:
+        from .compact import decompress_header
+
+        raw_header = decompress_header(raw_header, MAX_HEADER_BYTES)
     header = parse_header(raw_header)
+    if minor < COMPACT_MINOR and "coding" in header["quant"]:
+        raise HeaderInvalid(f"header field 'quant.coding' needs format 1.{COMPACT_MINOR}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
              "payload_bytes": payload_len}
     return header, data[pos:pos + payload_len], sizes
@@ -239,7 +264,12 @@ def _load_safetensors(body: bytes) -> dict[str, np.ndarray]:
 def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """Parse and verify a whole .spdr file; return (header, tensors)."""
     header, payload, _ = _split(data)
-    tensors = _load_safetensors(_decompress(header, payload))
+    if header["quant"].get("coding") == "rc":
+        from .compact import decode_payload
+
+        tensors = decode_payload(header, payload)
+    else:
+        tensors = _load_safetensors(_decompress(header, payload))
     check_tensors(header, tensors)
     return header, tensors
 

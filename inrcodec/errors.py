@@ -18,6 +18,7 @@ __all__ = [
     "InputFileError",
     "InputNotFoundError",
     "MediaError",
+    "NetworkError",
     "OutputExistsError",
     "OutputTooLargeError",
     "PayloadError",
@@ -76,6 +77,10 @@ class PayloadError(FormatError):
 
 class TensorMismatch(FormatError):
     """The stored tensors disagree with the header (names, shapes, dtypes, value ranges)."""
+
+
+class NetworkError(FormatError):
+    """The header's network is unsupported, too large to build, or its numbers overflow float32."""
 
 
 class MediaError(SpdrError, ValueError):

@@ -21,6 +21,7 @@ Damping = Literal["sqrt", "log", "atan", "sqrt-relu", "none"]
 Convention = Literal["pixel-centre"]
 QuantScheme = Literal["per-channel-symmetric"]
 Bits = Literal[6, 8, 10, 12, 16, 32]
+Coding = Literal["rc"]
 BitDepth = Literal[8, 16]
 
 ALLOWED_MODALITIES: tuple[str, ...] = get_args(Modality)
@@ -30,6 +31,7 @@ ALLOWED_DAMPINGS: tuple[str, ...] = get_args(Damping)
 ALLOWED_CONVENTIONS: tuple[str, ...] = get_args(Convention)
 ALLOWED_QUANT_SCHEMES: tuple[str, ...] = get_args(QuantScheme)
 ALLOWED_BITS: tuple[int, ...] = get_args(Bits)
+ALLOWED_CODINGS: tuple[str, ...] = get_args(Coding)
 ALLOWED_BIT_DEPTHS: tuple[int, ...] = get_args(BitDepth)
 
 MODE_CHANNELS: dict[str, int] = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
@@ -63,6 +65,9 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "hash_features": ("int", 1, 64),
     "hash_base": ("int", 1, MAX_DIM),
     "hash_max_res": ("int", 1, MAX_DIM),
+    "grid_levels": ("int", 1, 16),  # latent-grid SPDER (format 1.1, inrcodec/latentgrid.py)
+    "grid_height": ("int", 1, MAX_DIM),
+    "grid_width": ("int", 1, MAX_DIM),
 }
 
 
@@ -162,8 +167,10 @@ def _signal(modality: str, sig: Any) -> int:
 
 
 def _quant(quant: Any) -> None:
-    _object(quant, "quant", ("scheme", "tensors"))
+    _object(quant, "quant", ("scheme", "tensors"), ("coding",))
     _choice(quant, "scheme", "quant.scheme", ALLOWED_QUANT_SCHEMES)
+    if "coding" in quant:  # format 1.1: "rc", the range-coded payload of inrcodec.compact
+        _choice(quant, "coding", "quant.coding", ALLOWED_CODINGS)
     tensors = quant["tensors"]
     if not isinstance(tensors, dict) or not 1 <= len(tensors) <= MAX_TENSORS:
         raise _fail("quant.tensors", f"must be an object of 1..{MAX_TENSORS} tensors",

@@ -182,6 +182,10 @@ class CoordinateMLP(nn.Module):
 
 def build_model(arch: dict) -> nn.Module:
     """An untrained network for an `arch` header dict (weights are then fitted or loaded)."""
+    if "grid_levels" in arch:
+        from .latentgrid import LatentGridSPDER
+
+        return LatentGridSPDER(arch)
     if arch["activation"] == "hashgrid":
         from .hashgrid import (
             HashGridMLP,  # optional baseline, imported only when asked for

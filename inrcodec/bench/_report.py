@@ -72,8 +72,6 @@ def _clean(value):
 
 def write_outputs(out_dir: str, opts: BenchOptions, output: TaskOutput, force: bool, command: str | None) -> list[dict]:
     """Add provenance to every row and write TASK.json, TASK.md and the task's PNGs; returns the rows."""
-    import torch  # noqa: F401  (machine_info needs it; imported here so the error is early)
-
     from ._core import pick_device
 
     device = str(pick_device(opts.device))

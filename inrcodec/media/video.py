@@ -32,6 +32,7 @@ FILE_TARGETS = {  # extension -> (container format, codec, pixel format for even
     ".gif": ("gif", "gif", "rgb8"),
 }
 DEFAULT_CRF = 18
+STILL_FORMATS = ("image2", "tty")  # not video: a file Pillow refused is not rescued by them (text.png, a broken PNG)
 FRAME_NAME = "frame_{:06d}.png"
 FRAME_RE = re.compile(r"^frame_\d{6,}\.png$")
 
@@ -55,8 +56,8 @@ def probe_video(path: str | os.PathLike) -> bool:
     import av
 
     try:
-        with av.open(os.fspath(path)) as c:
-            return len(c.streams.video) > 0
+        with av.open(os.fspath(path)) as c:  # FFmpeg's single-image demuxers (image2, png_pipe, ...) name files by extension
+            return len(c.streams.video) > 0 and c.format.name not in STILL_FORMATS and not c.format.name.endswith("_pipe")
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
         return False
 

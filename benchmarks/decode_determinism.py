@@ -1,0 +1,97 @@
+"""Decode determinism across CPU thread counts, and what it costs in decode and fitting speed.
+
+For each mode (default: MKL_CBWR unset; strict: MKL_CBWR=AUTO,STRICT, what inrcodec sets; strict with
+the former 65536-row render chunks) and
+thread count, a fresh process renders the same file and reports the SHA-256 of the float samples, the
+render time, and the time of a few fitting steps. Writes benchmarks/results/decode_determinism.{json,md}.
+Usage: python benchmarks/decode_determinism.py [--size 768] [--width 256] [--depth 3] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+CHILD = r"""
+import hashlib, json, os, sys, time
+mode = sys.argv[1]
+threads, size, width, depth, repeats = map(int, sys.argv[2:7])
+sys.path.insert(0, os.getcwd())
+import inrcodec  # sets MKL_CBWR=AUTO,STRICT unless already set
+if mode == "default":
+    os.environ.pop("MKL_CBWR")  # before the first BLAS call: MKL has not read it yet
+import torch
+torch.set_num_threads(threads)
+from inrcodec import safety
+from inrcodec.codec import render
+from inrcodec.fit import FitOptions, fit
+from inrcodec.grid import grid_coords
+from inrcodec.model import build_model
+if mode == "strict-65536-rows":  # the chunking before safety.render_rows bounded activation memory
+    safety.render_rows = lambda arch: 1 << 16
+torch.manual_seed(0)
+arch = {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 3, "width": width, "depth": depth,
+        "omega0": 30.0, "first_omega0": 30.0}
+model = build_model(arch).eval()
+header = {"arch": arch, "coords": {"scale": [1.0, 1.0]}, "values": {"offset": [0.0] * 3, "scale": [1.0] * 3}}
+render(model, header, (64, 64))  # warm-up
+best = float("inf")
+for _ in range(repeats):
+    t = time.perf_counter()
+    out = render(model, header, (size, size))
+    best = min(best, time.perf_counter() - t)
+coords = grid_coords((128, 128))
+values = torch.rand(128 * 128, 3) * 2 - 1
+t = time.perf_counter()
+fit(build_model(arch), coords, values, FitOptions(steps=20, compile=False))
+fit_s = time.perf_counter() - t
+print(json.dumps({"mode": mode, "threads": threads, "sha256": hashlib.sha256(out.tobytes()).hexdigest()[:16],
+                  "render_s": round(best, 3), "fit20_s": round(fit_s, 3), "rows_per_chunk": safety.render_rows(arch)}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=768, help="render size (pixels per side)")
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--depth", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", default="1,2,3")
+    args = ap.parse_args()
+    rows = []
+    for mode in ("default", "strict", "strict-65536-rows"):
+        for threads in map(int, args.threads.split(",")):
+            cmd = [sys.executable, "-c", CHILD, mode, str(threads), str(args.size), str(args.width), str(args.depth), str(args.repeats)]
+            env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+            rows.append(json.loads(out.stdout))
+            print(rows[-1], flush=True)
+    hashes = {mode: {r["sha256"] for r in rows if r["mode"] == mode} for mode in ("default", "strict", "strict-65536-rows")}
+    result = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "size": args.size, "width": args.width,
+              "depth": args.depth, "rows": rows, "identical_across_threads": {m: len(h) == 1 for m, h in hashes.items()}}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "decode_determinism.json").write_text(json.dumps(result, indent=1) + "\n")
+    lines = [f"# Decode determinism across thread counts ({args.size}x{args.size} render, spder {args.width}x{args.depth}, RGB)", "",
+             f"Machine: {result['machine']}, {result['cpus']} CPUs. Command: `python benchmarks/decode_determinism.py "
+             f"--size {args.size} --width {args.width} --depth {args.depth} --repeats {args.repeats} --threads {args.threads}`.", "",
+             "| mode | threads | rows per chunk | float samples SHA-256 | render (best of repeats) | 20 fit steps 128x128 |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['mode']} | {r['threads']} | {r['rows_per_chunk']} | `{r['sha256']}` | {r['render_s']:.3f} s | "
+                     f"{r['fit20_s']:.3f} s |")
+    lines += ["", "Identical output for every thread count: " + ", ".join(f"{m}: {'yes' if ok else 'NO'}"
+                                                                        for m, ok in result["identical_across_threads"].items()), ""]
+    (RESULTS / "decode_determinism.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,591 @@
+"""Regenerate tests/data/attacks/: hostile .spdr files that every spdr reader must refuse.
+
+Run `python tests/data/make_attacks.py` (tests/test_attacks.py checks the committed folder equals what
+this script writes, byte for byte). Everything is seeded, so the output only changes with this script.
+
+Two registries make the corpus:
+
+* BASES: small valid files, one per modality and network kind (`@base("name")` returning header and
+  tensors). A new modality or network only needs a new base: every attack then runs on it.
+* ATTACKS: `@attack` functions taking a Base and yielding Case(name, bytes, expected error, stage);
+  `@attack(bases=...)` limits one to some bases (header fields need one base per modality, not five).
+  The stage says which commands must refuse the file: "container" (info, verify, decode: the header or
+  framing is bad), "payload" (verify, decode: the compressed tensors are bad), "network" (verify, decode:
+  well formed, but no decoder should build it), "output" (decode: the native render needs --force).
+
+MANIFEST.json lists every file with its attack, base, expected error class (from inrcodec.errors) and
+stage. The script itself refuses to write a case that its expected error does not stop (see _check).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import struct
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import safetensors.numpy
+import zstandard
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, os.fspath(ROOT))
+
+from inrcodec import errors  # noqa: E402
+from inrcodec.container import SIGNATURE, pack  # noqa: E402
+from inrcodec.header import canonical_json  # noqa: E402
+from inrcodec.safety import expected_tensors  # noqa: E402
+
+ATTACK_DIR = Path(__file__).with_name("attacks")
+MANIFEST = "MANIFEST.json"
+STAGES = {"container": ("info", "verify", "decode"), "payload": ("verify", "decode"), "network": ("verify", "decode"),
+          "output": ("decode",)}
+
+
+@dataclass
+class Base:
+    """A valid file to attack: its name, header, tensors and bytes."""
+
+    name: str
+    header: dict
+    tensors: dict[str, np.ndarray]
+    data: bytes
+
+    @property
+    def payload(self) -> bytes:
+        hl = struct.unpack_from("<I", self.data, 13)[0]
+        return self.data[17 + hl + 4:-4]
+
+    @property
+    def raw_header(self) -> bytes:
+        return canonical_json(self.header)
+
+
+@dataclass
+class Case:
+    """One hostile file and what must refuse it."""
+
+    name: str
+    data: bytes
+    error: str
+    stage: str = "container"
+
+
+BASES: dict[str, Callable[[], tuple[dict, dict]]] = {}
+ATTACKS: list[Callable[[Base], Iterator[Case]]] = []
+
+
+def base(name: str):
+    """Register a function returning (header, tensors) of a valid file."""
+    def register(fn):
+        BASES[name] = fn
+        return fn
+    return register
+
+
+ONE_PER_MODALITY = ("image-gray", "audio", "video")
+
+
+def attack(fn=None, *, bases: tuple[str, ...] | None = None):
+    """Register a generator of Cases for one Base (`bases`: only these; default every base)."""
+    def register(fn):
+        fn.bases = bases
+        ATTACKS.append(fn)
+        return fn
+    return register(fn) if fn is not None else register
+
+
+# --- bases -------------------------------------------------------------------------------------------
+
+def _arch(activation: str, inputs: int, outputs: int, width: int, depth: int, **extra) -> dict:
+    return {"activation": activation, "damping": "sqrt" if activation == "spder" else "none", "in_features": inputs,
+            "out_features": outputs, "width": width, "depth": depth, "omega0": 30.0, "first_omega0": 30.0, **extra}
+
+
+def _fill(arch: dict, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
+    """Seeded weights for `arch`: matrices 8-bit per row, vectors 16-bit, Fourier features float32."""
+    rng = np.random.default_rng(seed)
+    quant, tensors = {}, {}
+    for name, shape in expected_tensors(arch).items():
+        if name == "encoding.B":
+            bits, q, scale = 32, rng.normal(0.0, 3.0, shape).astype(np.float32), np.ones(1, np.float32)
+        elif len(shape) >= 2:
+            bits, q = 8, rng.integers(-127, 128, shape).astype(np.int8)
+            scale = np.full(shape[0], 2.0 ** -8, np.float32) if shape[1] > 2 else np.full(shape[0], 2.0 ** -7, np.float32)
+        else:
+            bits, q, scale = 16, rng.integers(-32767, 32768, shape).astype(np.int16), np.full(1, 2.0 ** -15, np.float32)
+        quant[name] = {"bits": bits, "shape": list(shape), "scale_shape": list(scale.shape)}
+        tensors[name], tensors[f"{name}.scale"] = q, scale
+    return {"scheme": "per-channel-symmetric", "tensors": quant}, tensors
+
+
+def _header(modality: str, signal: dict, arch: dict, channels: int, coord_scale: list[float], seed: int) -> tuple[dict, dict]:
+    axes = {"image": ["y", "x"], "audio": ["t"], "video": ["t", "y", "x"]}[modality]
+    quant, tensors = _fill(arch, seed)
+    header = {"modality": modality, "signal": signal,
+              "coords": {"convention": "pixel-centre", "axes": axes, "scale": coord_scale},
+              "values": {"offset": [0.0] * channels, "scale": [1.0] * channels},
+              "arch": arch, "quant": quant, "encoder": {"tool": "tests/data/make_attacks.py", "seed": seed}}
+    return header, tensors
+
+
+@base("image-gray")
+def _image_gray():
+    sig = {"height": 3, "width": 5, "channels": 1, "mode": "L", "bit_depth": 8}
+    return _header("image", sig, _arch("spder", 2, 1, 4, 1), 1, [1.0, 1.0], 1)
+
+
+@base("image-rgb")
+def _image_rgb():
+    sig = {"height": 6, "width": 7, "channels": 3, "mode": "RGB", "bit_depth": 8}
+    return _header("image", sig, _arch("spder", 2, 3, 8, 2), 3, [1.0, 1.0], 2)
+
+
+@base("image-ffn16")
+def _image_ffn():
+    sig = {"height": 4, "width": 4, "channels": 1, "mode": "L", "bit_depth": 16}
+    return _header("image", sig, _arch("relu-ffn", 2, 1, 8, 1, ffn_features=4, ffn_sigma=3.0), 1, [1.0, 1.0], 3)
+
+
+@base("audio")
+def _audio():
+    sig = {"samples": 50, "channels": 2, "sample_rate": 8000, "subtype": "PCM_16"}
+    return _header("audio", sig, _arch("spder", 1, 2, 8, 1), 2, [100.0], 4)
+
+
+@base("video")
+def _video():
+    sig = {"frames": 3, "height": 4, "width": 6, "channels": 3, "fps": [25, 1]}
+    return _header("video", sig, _arch("siren", 3, 3, 6, 1), 3, [1.0, 1.0, 1.0], 5)
+
+
+# --- byte helpers ------------------------------------------------------------------------------------
+
+def assemble(raw_header: bytes, payload: bytes, *, major: int = 1, minor: int = 0, flags: int = 0,
+             header_len: int | None = None, payload_len: int | None = None, crc: bool = True) -> bytes:
+    """Lay out a file field by field, valid or not; the CRC32 is correct unless crc=False."""
+    hl = len(raw_header) if header_len is None else header_len
+    pl = len(payload) if payload_len is None else payload_len
+    out = SIGNATURE + struct.pack("<BBHI", major, minor, flags, hl) + raw_header + struct.pack("<I", pl) + payload
+    return out + struct.pack("<I", zlib.crc32(out) ^ (0 if crc else 0xDEADBEEF))
+
+
+def fix_crc(data: bytes) -> bytes:
+    return data[:-4] + struct.pack("<I", zlib.crc32(data[:-4]))
+
+
+def zstd(body: bytes, **options) -> bytes:
+    settings = {"level": 3, "write_checksum": True, "write_content_size": True, **options}
+    return zstandard.ZstdCompressor(**settings).compress(body)
+
+
+def rle_frame(total: int, declared: int | None = None) -> bytes:
+    """A real zstd frame of `total` zero bytes in 128 KiB RLE blocks, declaring `declared` bytes."""
+    block = 128 * 1024
+    frame = b"\x28\xb5\x2f\xfd" + bytes([0xC4, 7 << 3]) + struct.pack("<Q", total if declared is None else declared)
+    count = max(1, total // block)
+    middle = ((block << 3) | (1 << 1)).to_bytes(3, "little") + b"\x00"
+    last = ((block << 3) | (1 << 1) | 1).to_bytes(3, "little") + b"\x00"
+    return frame + middle * (count - 1) + last + b"\0\0\0\0"
+
+
+def zero_tensors_frame(specs: dict[str, tuple[str, list[int]]]) -> bytes:
+    """A zstd frame of a safetensors body whose tensors are all zero, streamed (never held in memory)."""
+    meta, offset = {}, 0
+    dtype_bytes = {"I8": 1, "I16": 2, "F32": 4}
+    for name in sorted(specs):
+        dtype, shape = specs[name]
+        size = math.prod(shape) * dtype_bytes[dtype]
+        meta[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    head = json.dumps(meta, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    prefix = struct.pack("<Q", len(head)) + head
+    cobj = zstandard.ZstdCompressor(level=1, write_checksum=True, write_content_size=True).compressobj(size=len(prefix) + offset)
+    parts = [cobj.compress(prefix)]
+    zeros = bytes(1 << 20)
+    for start in range(0, offset, len(zeros)):
+        parts.append(cobj.compress(zeros[:min(len(zeros), offset - start)]))
+    parts.append(cobj.flush())
+    return b"".join(parts)
+
+
+def with_header(b: Base, header: dict, payload: bytes | None = None) -> bytes:
+    """`header` (JSON as Python writes it: NaN and Infinity allowed) over `payload`, valid framing and CRC."""
+    raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    return assemble(raw, b.payload if payload is None else payload)
+
+
+def with_tensors(b: Base, tensors: dict, header: dict | None = None) -> bytes:
+    """`tensors` as the payload (valid zstd frame, valid CRC), whatever the header says."""
+    return assemble(canonical_json(header or b.header), zstd(safetensors.numpy.save(tensors)))
+
+
+def changed(b: Base, path: str | tuple, value) -> dict:
+    """A deep copy of the base header with `path` (dotted, or a tuple of keys) set to `value` (_DELETE: removed)."""
+    header = copy.deepcopy(b.header)
+    *parents, last = path.split(".") if isinstance(path, str) else path
+    node = header
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    if value is _DELETE:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return header
+
+
+_DELETE = object()
+
+
+# --- container attacks: framing, lengths, versions, checksum -------------------------------------------
+
+@attack
+def truncations(b: Base) -> Iterator[Case]:
+    n, hl = len(b.data), len(b.raw_header)
+    for cut in sorted({0, 1, 8, 9, 12, 16, 17, 17 + hl // 2, 17 + hl, 21 + hl, 21 + hl + 5, n - 5, n - 4, n - 1}):
+        yield Case(f"truncated-at-{cut}", b.data[:cut], "TruncatedFile")
+
+
+@attack
+def bit_flips(b: Base) -> Iterator[Case]:
+    rng = np.random.default_rng(zlib.crc32(b.name.encode()))
+    for pos in sorted(set(rng.integers(0, len(b.data) * 8, 8).tolist())):
+        flipped = bytearray(b.data)
+        flipped[pos // 8] ^= 1 << (pos % 8)
+        yield Case(f"bit-flip-{pos}", bytes(flipped), "FormatError")
+    start = 17 + len(b.raw_header) + 4  # flips inside the zstd frame, CRC recomputed: zstd must notice
+    for pos in sorted(set(rng.integers(start * 8, (len(b.data) - 4) * 8, 4).tolist())):
+        flipped = bytearray(b.data)
+        flipped[pos // 8] ^= 1 << (pos % 8)
+        yield Case(f"payload-bit-flip-{pos}-valid-crc", fix_crc(bytes(flipped)), "PayloadError", "payload")
+
+
+@attack
+def lengths(b: Base) -> Iterator[Case]:
+    raw, payload = b.raw_header, b.payload
+    yield Case("header-length-4gb", assemble(raw, payload, header_len=0xFFFFFFFF), "HeaderTooLarge")
+    yield Case("header-length-65537", assemble(raw, payload, header_len=65537), "HeaderTooLarge")
+    yield Case("header-length-0", assemble(raw, payload, header_len=0), "HeaderInvalid")
+    yield Case("header-length-past-end", assemble(raw, payload, header_len=len(b.data)), "TruncatedFile")
+    yield Case("payload-length-4gb", assemble(raw, payload, payload_len=0xFFFFFFFF), "TruncatedFile")
+    yield Case("payload-length-plus-one", assemble(raw, payload, payload_len=len(payload) + 1), "TruncatedFile")
+    yield Case("payload-length-minus-one", assemble(raw, payload, payload_len=len(payload) - 1), "TrailingBytes")
+
+
+@attack
+def trailing_garbage(b: Base) -> Iterator[Case]:
+    yield Case("trailing-zero-byte", b.data + b"\0", "TrailingBytes")
+    yield Case("trailing-text", b.data + b"garbage\n" * 64, "TrailingBytes")
+    yield Case("trailing-second-copy", b.data + b.data, "TrailingBytes")
+
+
+@attack
+def versions_and_flags(b: Base) -> Iterator[Case]:
+    for major in (0, 2, 255):
+        yield Case(f"major-version-{major}", assemble(b.raw_header, b.payload, major=major), "UnsupportedVersion")
+    for flags in (1, 0x8000):
+        yield Case(f"reserved-flags-{flags:#06x}", assemble(b.raw_header, b.payload, flags=flags), "ReservedFlagsSet")
+    yield Case("bad-crc", assemble(b.raw_header, b.payload, crc=False), "ChecksumMismatch")
+
+
+@attack
+def signatures(b: Base) -> Iterator[Case]:
+    if b.name != "image-gray":  # file-level, not per base
+        return
+    yield Case("png-signature", b"\x89PNG\r\n\x1a\n" + b.data[8:], "BadSignature")
+    yield Case("ascii-signature", b"SPDR" + b.data[4:], "BadSignature")
+    yield Case("text-file", b"this is not a .spdr file\n" * 4, "BadSignature")
+    yield Case("random-bytes", np.random.default_rng(7).integers(0, 256, 512).astype(np.uint8).tobytes(), "BadSignature")
+    yield Case("signature-only", SIGNATURE, "TruncatedFile")
+
+
+# --- payload attacks: zstd bombs and bad frames (valid CRC) --------------------------------------------
+
+@attack
+def zstd_frames(b: Base) -> Iterator[Case]:
+    body = safetensors.numpy.save(b.tensors)
+    raw = b.raw_header
+    yield Case("zstd-bomb-declares-1gib", assemble(raw, rle_frame(1 << 30)), "PayloadError", "payload")
+    if b.name == "image-gray":
+        yield Case("zstd-bomb-declares-4gib", assemble(raw, rle_frame(4 << 30)), "PayloadError", "payload")
+    yield Case("zstd-bomb-declares-small-holds-1gib", assemble(raw, rle_frame(1 << 30, declared=len(body))), "PayloadError", "payload")
+    yield Case("zstd-declares-256mib", assemble(raw, rle_frame(256 << 20)), "PayloadError", "payload")
+    yield Case("zstd-no-content-size", assemble(raw, zstd(body, write_content_size=False)), "PayloadError", "payload")
+    yield Case("zstd-no-checksum", assemble(raw, zstd(body, write_checksum=False)), "PayloadError", "payload")
+    yield Case("payload-not-zstd", assemble(raw, body), "PayloadError", "payload")
+    yield Case("zstd-two-frames", assemble(raw, zstd(body) + zstd(body)), "PayloadError", "payload")
+    yield Case("payload-empty", assemble(raw, b""), "PayloadError", "payload")
+
+
+@attack
+def safetensors_bodies(b: Base) -> Iterator[Case]:
+    body = safetensors.numpy.save(b.tensors)
+    raw = b.raw_header
+    yield Case("safetensors-garbage", assemble(raw, zstd(b"\xff" * 64)), "PayloadError", "payload")
+    yield Case("safetensors-header-len-huge", assemble(raw, zstd(struct.pack("<Q", 1 << 60) + body[8:])), "PayloadError", "payload")
+    yield Case("safetensors-truncated", assemble(raw, zstd(body[:-3])), "PayloadError", "payload")
+    head_len = struct.unpack_from("<Q", body)[0]
+    meta = json.loads(body[8:8 + head_len])
+    meta["__metadata__"] = {"evil": "yes"}
+    head = json.dumps(meta).encode()
+    head += b" " * (-len(head) % 8)
+    yield Case("safetensors-metadata", assemble(raw, zstd(struct.pack("<Q", len(head)) + head + body[8 + head_len:])),
+               "TensorMismatch", "payload")
+
+
+# --- header attacks: valid JSON framing, absurd or missing fields ---------------------------------------
+
+@attack(bases=ONE_PER_MODALITY)
+def header_json(b: Base) -> Iterator[Case]:
+    payload = b.payload
+    yield Case("header-not-json", assemble(b"{not json", payload), "HeaderInvalid")
+    yield Case("header-not-utf8", assemble(b'{"modality":"\xff\xfe"}', payload), "HeaderInvalid")
+    yield Case("header-json-array", assemble(b"[1,2,3]", payload), "HeaderInvalid")
+    yield Case("header-deep-nesting", assemble(b"[" * 30000 + b"]" * 30000, payload), "HeaderInvalid")
+    yield Case("header-huge-integer", assemble(b'{"modality":' + b"9" * 5000 + b"}", payload), "HeaderInvalid")
+    raw = b.raw_header
+    yield Case("header-duplicate-key", assemble(raw[:-1] + b',"modality":"image"}', payload), "HeaderInvalid")
+    yield Case("header-unknown-field", with_header(b, changed(b, "extra", 1)), "HeaderInvalid")
+    for value in ("smell", "", 3, None, "IMAGE"):
+        yield Case(f"modality-{json.dumps(value).strip(chr(34)) or 'empty'}", with_header(b, changed(b, "modality", value)),
+                   "HeaderInvalid")
+    yield Case("modality-missing", with_header(b, changed(b, "modality", _DELETE)), "HeaderInvalid")
+    other = {"image": "audio", "audio": "video", "video": "image"}[b.header["modality"]]
+    yield Case(f"modality-swapped-to-{other}", with_header(b, changed(b, "modality", other)), "HeaderInvalid")
+    yield Case("signal-missing", with_header(b, changed(b, "signal", _DELETE)), "HeaderInvalid")
+    yield Case("coords-axes-wrong", with_header(b, changed(b, "coords.axes", b.header["coords"]["axes"][::-1] + ["z"])),
+               "HeaderInvalid")
+    yield Case("coords-scale-nan", with_header(b, changed(b, "coords.scale.0", math.nan)), "HeaderInvalid")
+    yield Case("coords-scale-infinite", with_header(b, changed(b, "coords.scale.0", math.inf)), "HeaderInvalid")
+    yield Case("coords-scale-zero", with_header(b, changed(b, "coords.scale.0", 0.0)), "HeaderInvalid")
+    yield Case("values-scale-negative", with_header(b, changed(b, "values.scale.0", -1.0)), "HeaderInvalid")
+    yield Case("values-offset-nan", with_header(b, changed(b, "values.offset.0", math.nan)), "HeaderInvalid")
+    yield Case("values-offset-too-few", with_header(b, changed(b, "values.offset", [])), "HeaderInvalid")
+
+
+@attack(bases=ONE_PER_MODALITY)
+def signal_dimensions(b: Base) -> Iterator[Case]:
+    dims = {"image": ("height", "width"), "audio": ("samples",), "video": ("frames", "height", "width")}[b.header["modality"]]
+    for dim in dims:
+        for value in (0, -1, 2**40, "5", 5.0, True):
+            label = json.dumps(value).strip('"')
+            yield Case(f"{dim}-{label}", with_header(b, changed(b, f"signal.{dim}", value)), "HeaderInvalid")
+    channels = b.header["signal"]["channels"]
+    for value in (0, channels + 1, 65):
+        yield Case(f"channels-{value}", with_header(b, changed(b, "signal.channels", value)), "HeaderInvalid")
+    if b.header["modality"] == "image":
+        yield Case("image-mode-CMYK", with_header(b, changed(b, "signal.mode", "CMYK")), "HeaderInvalid")
+        yield Case("image-bit-depth-12", with_header(b, changed(b, "signal.bit_depth", 12)), "HeaderInvalid")
+    if b.header["modality"] == "audio":
+        yield Case("audio-sample-rate-0", with_header(b, changed(b, "signal.sample_rate", 0)), "HeaderInvalid")
+        yield Case("audio-subtype-lowercase", with_header(b, changed(b, "signal.subtype", "pcm_16")), "HeaderInvalid")
+    if b.header["modality"] == "video":
+        yield Case("video-fps-zero", with_header(b, changed(b, "signal.fps", [0, 1])), "HeaderInvalid")
+        yield Case("video-fps-one-term", with_header(b, changed(b, "signal.fps", [25])), "HeaderInvalid")
+        yield Case("video-frames-10-million", with_header(b, changed(b, "signal.frames", 10**7)), "HeaderInvalid")
+
+
+@attack(bases=ONE_PER_MODALITY)
+def arch_fields(b: Base) -> Iterator[Case]:
+    for field, value in (("omega0", math.nan), ("omega0", math.inf), ("omega0", -30.0), ("omega0", 0), ("first_omega0", "30"),
+                         ("width", 0), ("width", 4097), ("depth", -1), ("depth", 33), ("in_features", 7),
+                         ("out_features", 9), ("activation", "gelu"), ("damping", "cube")):
+        label = json.dumps(value).strip('"')
+        yield Case(f"arch-{field}-{label}", with_header(b, changed(b, f"arch.{field}", value)), "HeaderInvalid")
+    yield Case("arch-width-missing", with_header(b, changed(b, "arch.width", _DELETE)), "HeaderInvalid")
+
+
+@attack(bases=ONE_PER_MODALITY)
+def quant_fields(b: Base) -> Iterator[Case]:
+    name = sorted(b.header["quant"]["tensors"])[0]
+    spec = b.header["quant"]["tensors"][name]
+    for field, value in (("bits", 7), ("bits", 64), ("shape", []), ("shape", [0]), ("shape", [-1, 2]), ("shape", [1, 1, 1, 1, 1]),
+                         ("shape", [2**26 + 1]), ("scale_shape", [spec["shape"][0] + 1])):
+        label = json.dumps(value).replace(" ", "")
+        yield Case(f"quant-{field}-{label}", with_header(b, changed(b, ("quant", "tensors", name, field), value)), "HeaderInvalid")
+    yield Case("quant-scheme-unknown", with_header(b, changed(b, "quant.scheme", "per-tensor-asymmetric")), "HeaderInvalid")
+    yield Case("quant-no-tensors", with_header(b, changed(b, "quant.tensors", {})), "HeaderInvalid")
+    header = copy.deepcopy(b.header)
+    header["quant"]["tensors"]["../etc/passwd"] = spec
+    yield Case("quant-tensor-name-slash", with_header(b, header), "HeaderInvalid")
+
+
+# --- tensor attacks: the payload disagrees with the header (valid zstd, valid CRC) ------------------------
+
+@attack
+def tensor_contents(b: Base) -> Iterator[Case]:
+    specs = b.header["quant"]["tensors"]
+    mat = next(n for n, s in sorted(specs.items()) if len(s["shape"]) >= 2 and s["bits"] == 8 and s["shape"][0] != s["shape"][1])
+    vec = next(n for n, s in sorted(specs.items()) if len(s["shape"]) == 1)
+    t = b.tensors
+
+    def scale_with(value: float) -> np.ndarray:
+        s = t[f"{mat}.scale"].copy()
+        s[0] = value
+        return s
+
+    cases = {
+        "tensor-missing": ({mat: None}, "TensorMismatch"),
+        "tensor-scale-missing": ({f"{mat}.scale": None}, "TensorMismatch"),
+        "tensor-extra": ({"net.99.weight": np.zeros(2, np.int8)}, "TensorMismatch"),
+        "tensor-shape-transposed": ({mat: np.ascontiguousarray(t[mat].T)}, "TensorMismatch"),
+        "tensor-shape-flattened": ({mat: t[mat].reshape(-1)}, "TensorMismatch"),
+        "tensor-dtype-int16": ({mat: t[mat].astype(np.int16)}, "TensorMismatch"),
+        "tensor-dtype-float64": ({mat: t[mat].astype(np.float64)}, "TensorMismatch"),
+        "tensor-dtype-uint8": ({mat: t[mat].astype(np.uint8)}, "TensorMismatch"),
+        "tensor-scale-float16": ({f"{mat}.scale": t[f"{mat}.scale"].astype(np.float16)}, "TensorMismatch"),
+        "tensor-value-minus-128": ({mat: np.full_like(t[mat], -128)}, "TensorMismatch"),
+        "bias-value-minus-32768": ({vec: np.full_like(t[vec], -32768)}, "TensorMismatch"),
+        "scale-nan": ({f"{mat}.scale": scale_with(math.nan)}, "TensorMismatch"),
+        "scale-infinite": ({f"{mat}.scale": scale_with(math.inf)}, "TensorMismatch"),
+        "scale-zero": ({f"{mat}.scale": scale_with(0.0)}, "TensorMismatch"),
+        "scale-negative": ({f"{mat}.scale": scale_with(-0.5)}, "TensorMismatch"),
+        "scale-overflows-float32": ({f"{mat}.scale": scale_with(3e38), mat: np.full_like(t[mat], 127)}, "TensorMismatch"),
+    }
+    for label, (changes, error) in cases.items():
+        out = dict(t)
+        for key, value in changes.items():
+            if value is None:
+                del out[key]
+            else:
+                out[key] = value
+        yield Case(label, with_tensors(b, out), error, "payload")
+    if "encoding.B" in t:
+        for label, value in (("nan", math.nan), ("infinite", -math.inf)):
+            bad = t["encoding.B"].copy()
+            bad.flat[0] = value
+            yield Case(f"float32-tensor-{label}", with_tensors(b, {**t, "encoding.B": bad}), "TensorMismatch", "payload")
+        yield Case("float32-tensor-scale-not-one", with_tensors(b, {**t, "encoding.B.scale": np.full(1, 2.0, np.float32)}),
+                   "TensorMismatch", "payload")
+
+
+# --- network attacks: well-formed files no decoder should build ----------------------------------------
+
+@attack
+def network_mismatch(b: Base) -> Iterator[Case]:
+    arch = b.header["arch"]
+    for field, value in (("width", arch["width"] * 2), ("depth", arch["depth"] + 1), ("depth", 0)):
+        yield Case(f"arch-{field}-{value}-tensors-unchanged", pack_unchecked(changed(b, f"arch.{field}", value), b.tensors),
+                   "TensorMismatch", "network")
+    swap = "relu" if arch["activation"] != "relu" else "spder"
+    yield Case(f"arch-activation-{swap}-tensors-unchanged", pack_unchecked(changed(b, "arch.activation", swap), b.tensors),
+               "TensorMismatch", "network")
+    header = changed(b, "arch.width", 4096)
+    header["arch"]["depth"] = 32
+    yield Case("arch-width-4096-depth-32-small-tensors", pack_unchecked(header, b.tensors), "NetworkError", "network")
+    yield Case("omega0-overflows-float32", pack_unchecked(changed(b, "arch.omega0", 1e39), b.tensors), "NetworkError", "network")
+    yield Case("values-scale-overflows-float32", pack_unchecked(changed(b, "values.scale.0", 1e39), b.tensors),
+               "NetworkError", "network")
+    yield Case("coords-scale-overflows-float32", pack_unchecked(changed(b, "coords.scale.0", 1e39), b.tensors),
+               "NetworkError", "network")
+
+
+@attack
+def network_too_large(b: Base) -> Iterator[Case]:
+    """A tiny file declaring a 33.6-million-weight network, every weight present (all zero) and matching."""
+    if b.name not in ("image-gray", "audio"):
+        return
+    header = copy.deepcopy(b.header)
+    header["arch"].update(width=4096, depth=2)
+    specs, quant = {}, {}
+    for name, shape in expected_tensors(header["arch"]).items():
+        quant[name] = {"bits": 8, "shape": shape, "scale_shape": [1]}
+        specs[name], specs[f"{name}.scale"] = ("I8", shape), ("F32", [1])
+    header["quant"]["tensors"] = quant
+    yield Case("network-33m-weights-all-present", assemble(canonical_json(header), zero_tensors_frame(specs)), "NetworkError", "network")
+
+
+@attack
+def absurd_outputs(b: Base) -> Iterator[Case]:
+    """Valid files whose native render is absurd: decode refuses without --force (verify only notes it)."""
+    huge = {"image": {"height": 1 << 18, "width": 1 << 18}, "audio": {"samples": 2**31 - 1},
+            "video": {"frames": 1000, "height": 12000, "width": 12000}}[b.header["modality"]]
+    header = copy.deepcopy(b.header)
+    header["signal"].update(huge)
+    yield Case("native-output-absurd", pack(header, b.tensors), "OutputTooLargeError", "output")
+
+
+def pack_unchecked(header: dict, tensors: dict) -> bytes:
+    """A correctly framed file whose header is valid for the container (checked) and tensors are not."""
+    from inrcodec.header import validate_header
+
+    validate_header(header)
+    return assemble(canonical_json(header), zstd(safetensors.numpy.save(tensors)))
+
+
+# --- driver --------------------------------------------------------------------------------------------
+
+def bases() -> dict[str, Base]:
+    out = {}
+    for name, make in BASES.items():
+        header, tensors = make()
+        out[name] = Base(name, header, tensors, pack(header, tensors))
+    return out
+
+
+def _check(base_name: str, case: Case) -> None:
+    """Refuse to emit a case its expected error does not stop (torch-free reader checks only)."""
+    from inrcodec import container, safety
+
+    expected = getattr(errors, case.error)
+    try:
+        if case.stage == "container":
+            container.peek(case.data)
+        elif case.stage == "output":
+            safety.read_checked(case.data)
+            return
+        safety.read_checked(case.data)
+    except expected:
+        return
+    except errors.SpdrError as exc:
+        raise AssertionError(f"{base_name}--{case.name}: expected {case.error}, reader raised {type(exc).__name__}: {exc}") from None
+    raise AssertionError(f"{base_name}--{case.name}: expected {case.error}, the reader accepted it")
+
+
+def generate() -> dict[str, tuple[bytes, dict]]:
+    """File name -> (bytes, manifest entry) for the whole corpus."""
+    out: dict[str, tuple[bytes, dict]] = {}
+    for b in bases().values():
+        for make in ATTACKS:
+            if make.bases is not None and b.name not in make.bases:
+                continue
+            for case in make(b):
+                _check(b.name, case)
+                fname = f"{b.name}--{case.name}.spdr"
+                assert fname not in out, fname
+                out[fname] = (case.data, {"file": fname, "base": b.name, "modality": b.header["modality"], "attack": make.__name__,
+                                          "case": case.name,
+                                          "error": case.error, "stage": case.stage, "refused_by": list(STAGES[case.stage])})
+    return out
+
+
+def manifest_bytes(corpus: dict[str, tuple[bytes, dict]]) -> bytes:
+    lines = [json.dumps(entry, sort_keys=True) for _, entry in corpus.values()]
+    return ("[\n" + ",\n".join(lines) + "\n]\n").encode()
+
+
+def main() -> None:
+    """Rewrite tests/data/attacks/ (removing files no attack produces any more)."""
+    corpus = generate()
+    ATTACK_DIR.mkdir(exist_ok=True)
+    for old in ATTACK_DIR.glob("*.spdr"):
+        if old.name not in corpus:
+            old.unlink()
+    for name, (data, _) in corpus.items():
+        (ATTACK_DIR / name).write_bytes(data)
+    (ATTACK_DIR / MANIFEST).write_bytes(manifest_bytes(corpus))
+    total = sum(len(d) for d, _ in corpus.values())
+    print(f"wrote {len(corpus)} files ({total} bytes) and {MANIFEST} to {ATTACK_DIR}")
+
+
+if __name__ == "__main__":
+    main()

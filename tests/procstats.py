@@ -1,0 +1,34 @@
+"""Run a command in a fresh child and measure its wall time and peak memory (used by the robustness tests).
+
+The child is started from a small wrapper process, not from pytest: Linux keeps a process's peak RSS
+across exec, so a child forked straight from a large pytest process would report pytest's size.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+WRAPPER = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(repr((proc.returncode, proc.stdout, proc.stderr, wall, rss)))
+"""
+
+
+def measured_python(code: str, *args: str, cwd: Path, timeout: float = 300) -> tuple[int, str, str, float, float]:
+    """Run `python -c CODE ARGS`: exit code, stdout, stderr, wall seconds, peak RSS in MiB."""
+    cmd = [sys.executable, "-c", code, *args]
+    out = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    assert out.returncode == 0, out.stderr
+    return ast.literal_eval(out.stdout)
+
+
+def measured_spdr(*args: str, cwd: Path, timeout: float = 300) -> tuple[int, str, str, float, float]:
+    """Run `spdr ARGS` (as python -c, so no console-script lookup) and measure it."""
+    return measured_python("from inrcodec.cli import main; main()", *args, cwd=cwd, timeout=timeout)

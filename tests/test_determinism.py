@@ -1,0 +1,59 @@
+"""Decoding is bit-exact on the CPU whatever the thread count: same file, same bytes, in fresh processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from inrcodec.container import pack
+from inrcodec.model import build_model
+from inrcodec.quantize import bit_plan, quantize_state
+
+CHILD = """
+import hashlib, sys, torch
+torch.set_num_threads(int(sys.argv[1]))
+from inrcodec.api import decode
+from inrcodec.codec import decode_samples
+data = open(sys.argv[2], "rb").read()
+size = (int(sys.argv[3]), int(sys.argv[4]))
+floats = decode_samples(data, size=size)
+pixels = decode(data, size=size)
+print(torch.get_num_threads(), hashlib.sha256(floats.tobytes()).hexdigest(), hashlib.sha256(pixels.tobytes()).hexdigest())
+"""
+
+NETWORKS = {  # arch, output size: wide layers and row counts that are not multiples of any block size
+    "spder-512x2": ({"activation": "spder", "damping": "sqrt", "width": 512, "depth": 2}, (181, 211)),
+    "relu-ffn-256x2": ({"activation": "relu-ffn", "damping": "none", "width": 256, "depth": 2, "ffn_features": 64,
+                        "ffn_sigma": 10.0}, (97, 103)),
+    "spder-16x2-many-rows": ({"activation": "spder", "damping": "sqrt", "width": 16, "depth": 2}, (263, 269)),
+}
+
+
+def spdr_file(path, arch: dict) -> None:
+    torch.manual_seed(1)
+    arch = {"in_features": 2, "out_features": 3, "omega0": 30.0, "first_omega0": 30.0, **arch}
+    model = build_model(arch)
+    tensors, quant = quantize_state(model, bit_plan(model, 8))
+    header = {"modality": "image", "signal": {"height": 40, "width": 50, "channels": 3, "mode": "RGB", "bit_depth": 8},
+              "coords": {"convention": "pixel-centre", "axes": ["y", "x"], "scale": [1.0, 1.0]},
+              "values": {"offset": [0.0] * 3, "scale": [1.0] * 3}, "arch": arch, "quant": quant}
+    path.write_bytes(pack(header, tensors))
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_decode_is_identical_for_any_thread_count(tmp_path, name):
+    arch, (h, w) = NETWORKS[name]
+    path = tmp_path / "net.spdr"
+    spdr_file(path, arch)
+    results = {}
+    for threads in (1, 2, 3):
+        out = subprocess.run([sys.executable, "-c", CHILD, str(threads), str(path), str(h), str(w)],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        got_threads, floats, pixels = out.stdout.split()
+        assert int(got_threads) == threads
+        results[threads] = (floats, pixels)
+    assert len(set(results.values())) == 1, results
