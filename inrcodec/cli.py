@@ -36,6 +36,7 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         verbose = kwargs.pop("verbose", False)
         signals.signal(signals.SIGTERM, _sigterm)
+        signals.signal(signals.SIGINT, signals.default_int_handler)  # even when started with SIGINT ignored (background jobs, CI)
         try:
             return fn(*args, **kwargs)
         except KeyboardInterrupt:
