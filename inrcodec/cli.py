@@ -304,7 +304,8 @@ def demo(out_dir, preset, steps, force, quiet):
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @handle_errors
 def bench(task, inputs, size, steps, archs, out_dir, as_json, paper, seed, device, force, quiet):
-    """Reproduce a table of the SPDER paper: TASK is image, audio, superres, audio-interp, video or gradient."""
+    """Reproduce a table of the SPDER paper (TASK: image, audio, superres, audio-interp, video, gradient) or draw
+    rate-distortion curves against JPEG, WebP and COIN (TASK: rd)."""
     import shlex
 
     from .bench import BenchOptions, get_task, parse_archs, parse_steps, run_and_write
