@@ -6,9 +6,13 @@ quantization-aware fine-tuning, 6/8/10 bits); each row's PSNR is measured from t
 network's 8-bit pixels. And benchmarks/results/rd/entropy.md (+ .json): the same integers, and the
 latents of latent-grid SPDERs fitted for 0.5 and 1 bpp, coded with zstd -19, zstd on byte planes
 and the adaptive range coder of format 1.1 (inrcodec.entropy). And grid_levers.md (+ .json): spdr --bpp 1
-on astronaut with more or fewer steps and a smaller or larger synthesis network.
+with each lever of the rate-control encoder (bicubic latents, quantization-aware synthesis, polish
+after trimming) changed in turn.
 
-    python benchmarks/rd_levers.py [--size 128] [--steps 600] [--qat-steps 200] [--grid-steps 1200]
+    python benchmarks/rd_levers.py [--size 128] [--steps 600] [--qat-steps 200] [--grid-steps 3000]
+                                   [--grid-images chelsea,motorcycle] [--grid-bpp 0.5,2]
+                                   [--parts quant,entropy,grid,gridquant]
+(grid_quantization.md: the synthesis network of spdr --bpp at 8 bits, float against each storage, QAT on and off.)
 """
 
 from __future__ import annotations
@@ -171,28 +175,84 @@ def grid_entropy(name: str, size: int, steps: int) -> list[dict]:
     return out
 
 
-def grid_levers(name: str, size: int, bpp: float = 1.0) -> list[dict]:
-    """spdr --bpp at one rate: steps and synthesis size (ratecontrol.PLANS) varied one at a time."""
+GRID_VARIANTS = (  # (label, module attribute overrides of inrcodec.ratecontrol)
+    ("spdr --bpp as shipped (bilinear, QAT, polish)", {}),
+    ("bicubic latent sampling", {"GRID_INTERP": 3}),
+    ("no quantization-aware synthesis", {"QAT": False}),
+    ("no polish after trimming", {"POLISH_ROUNDS": 0}),
+    ("refine rounds at half the latent learning rate", {"REFINE_LR": 0.5}),
+)
+
+
+def grid_levers(names: list[str], size: int, steps: int, rates: list[float]) -> list[dict]:
+    """spdr --bpp at one rate with each lever of the rate-control encoder switched off in turn."""
     import inrcodec
     from inrcodec import ratecontrol
 
-    pixels = load_rgb(name, size)
-    h, w = pixels.shape[:2]
-    default = ratecontrol.PLANS
     rows = []
-    variants = [("steps 1000", 1000, None), ("steps 2000", 2000, None), ("steps 4000", 4000, None),
-                ("synthesis 8 wide, no hidden layer", 2000, ((0, 8, 0),)),
-                ("synthesis 32 wide, 1 hidden layer", 2000, ((0, 32, 1),))]
-    for label, steps, plans in variants:
-        ratecontrol.PLANS = plans or default
-        start = time.perf_counter()
-        try:
-            res = inrcodec.encode(pixels, bpp=bpp, steps=steps)
-        finally:
-            ratecontrol.PLANS = default
-        a = res.header["arch"]
-        rows.append({"image": name, "lever": label, "bpp": 8 * res.bytes / (h * w), "psnr_db": res.psnr_db,
-                     "network": f"{a['width']}x{a['depth'] + 1}", "steps": res.steps, "seconds": time.perf_counter() - start})
+    for name, bpp in [(n, b) for n in names for b in rates]:
+        pixels = load_rgb(name, size)
+        h, w = pixels.shape[:2]
+        for label, overrides in GRID_VARIANTS:
+            saved = {k: getattr(ratecontrol, k) for k in overrides}
+            for k, v in overrides.items():
+                setattr(ratecontrol, k, v)
+            start = time.perf_counter()
+            try:
+                res = inrcodec.encode(pixels, bpp=bpp, steps=steps)
+            finally:
+                for k, v in saved.items():
+                    setattr(ratecontrol, k, v)
+            a = res.header["arch"]
+            rows.append({"image": name, "target_bpp": bpp, "lever": label, "bpp": 8 * res.bytes / (h * w), "psnr_db": res.psnr_db,
+                         "network": f"{a['width']}x{a['depth'] + 1}", "steps": res.steps,
+                         "seconds": time.perf_counter() - start})
+            print(f"{name} @ {bpp} {label}: {res.psnr_db:.2f} dB at {rows[-1]['bpp']:.3f} bpp", flush=True)
+    return rows
+
+
+def grid_quantization(names: list[str], size: int, steps: int, bpp: float = 1.0) -> list[dict]:
+    """The synthesis network of spdr --bpp at 8 bits: float against each storage, with and without QAT.
+
+    The latents are integers by construction (no loss); what is measured is the rounding of the
+    synthesis weights, with the fitted model's own integer latents held fixed."""
+    import inrcodec
+    from inrcodec import ratecontrol
+    from inrcodec.quantize import dequantize_state
+    from inrcodec.rdfit import quantize_grid
+
+    rows = []
+    for name in names:
+        pixels = load_rgb(name, size)
+        h, w = pixels.shape[:2]
+        coords = grid_coords((h, w))
+        for qat_on in (True, False):
+            seen = {}
+            original = ratecontrol._result
+
+            def spy(*a, original=original, seen=seen):
+                seen["model"] = copy.deepcopy(a[4])
+                return original(*a)
+
+            ratecontrol._result, ratecontrol.QAT = spy, qat_on
+            try:
+                res = inrcodec.encode(pixels, bpp=bpp, steps=steps)
+            finally:
+                ratecontrol._result, ratecontrol.QAT = original, True
+            model = seen["model"]
+            ref = psnr_pixels(model, coords, pixels)
+            base = {"image": name, "qat": qat_on, "float_psnr_db": ref, "file_psnr_db": res.psnr_db}
+            for label, bits, bias_bits, per_row in (("8-bit, one scale per tensor (stored)", 8, 8, False),
+                                                     ("8-bit, one scale per row", 8, 8, True),
+                                                     ("8-bit weights, 16-bit biases", 8, 16, False),
+                                                     ("6-bit, one scale per tensor", 6, 6, False)):
+                tensors, quant = quantize_grid(model, bits, bias_bits, per_row)
+                m = copy.deepcopy(model)
+                m.load_state_dict(dequantize_state(tensors, quant))
+                net_bytes = sum(tensors[k].nbytes for k in tensors if not k.startswith("latents"))
+                p = psnr_pixels(m, coords, pixels)
+                rows.append({**base, "storage": label, "psnr_db": p, "drop_db": ref - p, "raw_net_bytes": net_bytes})
+            print(f"{name} qat={qat_on}: float {ref:.2f} dB, stored {rows[-4]['psnr_db']:.2f} dB", flush=True)
     return rows
 
 
@@ -209,24 +269,57 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--qat-steps", type=int, default=200)
-    ap.add_argument("--grid-steps", type=int, default=1200)
+    ap.add_argument("--grid-steps", type=int, default=3000)
+    ap.add_argument("--grid-images", default="chelsea,motorcycle")
+    ap.add_argument("--grid-bpp", default="0.5,2")
+    ap.add_argument("--quant-bpp", type=float, default=1.0)
+    ap.add_argument("--parts", default="quant,entropy,grid,gridquant", help="comma-separated: quant, entropy, grid, gridquant")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     command = "python benchmarks/rd_levers.py " + shlex.join(sys.argv[1:])
     machine = f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    OUT.mkdir(parents=True, exist_ok=True)
+    if "grid" in parts:
+        names = args.grid_images.split(",")
+        rates = [float(b) for b in args.grid_bpp.split(",")]
+        grows = grid_levers(names, args.size, args.grid_steps, rates)
+        (OUT / "grid_levers.json").write_text(json.dumps(grows, indent=1) + "\n")
+
+        def shipped(r: dict) -> float:
+            return next(x["psnr_db"] for x in grows if x["image"] == r["image"] and x["target_bpp"] == r["target_bpp"])
+
+        gmd = [f"# Latent-grid levers: spdr --bpp ({args.size} px, {args.grid_steps} steps), one lever changed at a time", "",
+               f"`{command}` ({machine}). PSNR is RGB PSNR of the decoded file; every file is at most its target.", "",
+               md_table(["image", "target bpp", "lever", "bpp", "PSNR dB", "vs shipped", "synthesis", "steps", "seconds"],
+                        [[r["image"], f"{r['target_bpp']:g}", r["lever"], f(r["bpp"], 3), f(r["psnr_db"]),
+                          f"{r['psnr_db'] - shipped(r):+.2f}", r["network"], str(r["steps"]), f(r["seconds"], 0)] for r in grows])]
+        means = [[label] + [f"{np.mean([r['psnr_db'] for r in grows if r['lever'] == label and r['target_bpp'] == b]):.2f}"
+                            for b in rates] for label, _ in GRID_VARIANTS]
+        gmd += ["", "Mean PSNR dB over the images:", "", md_table(["lever"] + [f"{b:g} bpp" for b in rates], means)]
+        (OUT / "grid_levers.md").write_text("\n".join(gmd))
+        print("\n".join(gmd))
+    if "gridquant" in parts:
+        names = args.grid_images.split(",")
+        qg = grid_quantization(names, args.size, args.grid_steps, args.quant_bpp)
+        (OUT / "grid_quantization.json").write_text(json.dumps(qg, indent=1) + "\n")
+        md = [f"# Quantization of the latent-grid synthesis: spdr --bpp {args.quant_bpp:g} ({args.size} px, {args.grid_steps} steps)", "",
+              f"`{command}` ({machine}). The fitted model's integer latents are kept; only the synthesis weights are "
+              "rounded. float = the same model with float32 synthesis weights; drop = float - quantized (8-bit pixels); "
+              "raw bytes = the synthesis integers before entropy coding. QAT = the synthesis trained through its rounding "
+              "once the latents are rounded (inrcodec/rdfit.py).", "",
+              md_table(["image", "QAT", "storage", "float PSNR dB", "PSNR dB", "drop dB", "raw synthesis bytes"],
+                       [[r["image"], "yes" if r["qat"] else "no", r["storage"], f(r["float_psnr_db"]), f(r["psnr_db"]),
+                         f(r["drop_db"]), str(r["raw_net_bytes"])] for r in qg])]
+        (OUT / "grid_quantization.md").write_text("\n".join(md))
+        print("\n".join(md))
+    if not parts & {"quant", "entropy"}:
+        return
     qrows, erows = [], []
     for name, mode in IMAGES:
         r, e = plain_levers(name, mode, args.size, args.steps, args.qat_steps)
         qrows += r
         erows += e
     erows += grid_entropy("astronaut", args.size, args.grid_steps)
-    grows = grid_levers("astronaut", args.size)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "grid_levers.json").write_text(json.dumps(grows, indent=1) + "\n")
-    gmd = [f"# Latent-grid levers: spdr --bpp 1 on astronaut ({args.size} px)", "", f"`{command}` ({machine}).", "",
-           md_table(["lever", "bpp", "PSNR dB", "synthesis", "steps (with refinement)", "seconds"],
-                    [[r["lever"], f(r["bpp"], 3), f(r["psnr_db"]), r["network"], str(r["steps"]), f(r["seconds"], 0)]
-                     for r in grows])]
-    (OUT / "grid_levers.md").write_text("\n".join(gmd))
     (OUT / "quantization.json").write_text(json.dumps(qrows, indent=1) + "\n")
     (OUT / "entropy.json").write_text(json.dumps(erows, indent=1) + "\n")
 
@@ -245,7 +338,7 @@ def main() -> None:
                     [[r["network"], str(r["values"]), str(r["raw"]), str(r["zstd"]), str(r["zstd_planes"]), str(r["rc"]),
                       str(r.get("rc_no_context", "-")), f"{100 * (r['rc'] / r['zstd'] - 1):+.1f} %"] for r in erows])]
     (OUT / "entropy.md").write_text("\n".join(emd))
-    print("\n".join(qmd) + "\n" + "\n".join(emd) + "\n" + "\n".join(gmd))
+    print("\n".join(qmd) + "\n" + "\n".join(emd))
 
 
 if __name__ == "__main__":

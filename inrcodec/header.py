@@ -68,6 +68,7 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "grid_levels": ("int", 1, 16),  # latent-grid SPDER (format 1.1, inrcodec/latentgrid.py)
     "grid_height": ("int", 1, MAX_DIM),
     "grid_width": ("int", 1, MAX_DIM),
+    "grid_interp": ("int", 1, 3),  # 1 bilinear (default), 3 bicubic; checked below
 }
 
 
@@ -217,6 +218,10 @@ def _arch(arch: Any, n_axes: int, channels: int) -> None:
             _int(arch, key, f"arch.{key}", low, high)
         else:
             _positive(arch[key], f"arch.{key}")
+    if "grid_interp" in arch:
+        _choice(arch, "grid_interp", "arch.grid_interp", (1, 3))
+        if "grid_levels" not in arch:
+            raise HeaderInvalid("header field 'arch.grid_interp' needs 'arch.grid_levels'")
 
 
 def validate_header(obj: Any) -> dict:

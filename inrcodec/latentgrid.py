@@ -10,8 +10,10 @@ Architecture (header `arch`, with `grid_levels`, `grid_height`, `grid_width` pre
 
 * level l = 0 .. grid_levels-1 is a ceil(grid_height / 2^l) x ceil(grid_width / 2^l) grid of one
   feature; all levels are stored as one flat tensor `latents` (level 0 first, each row-major);
-* a point (y, x) in [-1, 1]^2 samples each level bilinearly with the pixel-centre convention
-  (torch grid_sample, align_corners=False, border padding), giving `grid_levels` features;
+* a point (y, x) in [-1, 1]^2 samples each level with the pixel-centre convention (torch
+  grid_sample, align_corners=False, border padding), giving `grid_levels` features: bilinearly,
+  or bicubically when `grid_interp` is 3 (smoother between samples: +0.1 to +0.45 dB at 1 bpp,
+  benchmarks/results/rd/grid_levers.md);
 * `net.0` (levels -> width), `depth` hidden layers (width -> width), each z = omega * (W f + b)
   then sin(z) * damping(z) (first layer with first_omega0), then a linear head `net.{depth+1}`.
 """
@@ -28,6 +30,7 @@ from .compact import level_shapes
 from .model import damped_sine
 
 MAX_LEVELS = 16
+INTERP_MODES = {1: "bilinear", 3: "bicubic"}  # arch "grid_interp" -> grid_sample mode
 
 
 def default_levels(height: int, width: int) -> int:
@@ -76,7 +79,8 @@ class LatentGridSPDER(nn.Module):
     def features(self, coords: torch.Tensor, latents: torch.Tensor | None = None) -> torch.Tensor:
         """(N, levels) bilinear samples of every level at coords (N, 2) ordered (y, x)."""
         g = coords[:, [1, 0]].reshape(1, -1, 1, 2).to(self.latents.dtype)  # grid_sample wants (x, y)
-        feats = [F.grid_sample(lv, g, mode="bilinear", padding_mode="border", align_corners=False).reshape(-1)
+        mode = INTERP_MODES[int(self.arch.get("grid_interp", 1))]
+        feats = [F.grid_sample(lv, g, mode=mode, padding_mode="border", align_corners=False).reshape(-1)
                  for lv in self.levels(latents)]
         return torch.stack(feats, dim=-1)
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from .latentgrid import LatentGridSPDER
-from .quantize import SCHEME, qmax, scales_for
+from .quantize import SCHEME, fake_quantize, qmax, scales_for
 
 LATENT_BITS = 8  # latents are stored as int8 when they fit, else int16
 MIN_LAPLACE_SCALE = 0.05
@@ -42,6 +43,9 @@ class RDFitOptions:
     warmup: float = 0.0  # share of steps over which the learning rates ramp up from 0 (continued fits)
     time_limit: float | None = None
     seed: int = 0
+    # (weight bits, bias bits, per_row) of the stored synthesis: once the latents are rounded, the
+    # network trains through the same rounding (quantization-aware), so storing it costs little
+    net_quant: tuple[int, int, bool] | None = None
 
 
 @dataclass
@@ -68,8 +72,12 @@ def laplace_bits(latents: list[torch.Tensor], log_scales: torch.Tensor) -> torch
 
 
 def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, opts: RDFitOptions,
-           progress: Callable[[int, int, float, float], None] | None = None) -> RDFitResult:
-    """Train latents and synthesis in place; the latents end as integers (rounded)."""
+           progress: Callable[[int, int, float, float], None] | None = None,
+           keep: torch.Tensor | None = None) -> RDFitResult:
+    """Train latents and synthesis in place; the latents end as integers (rounded).
+
+    keep: a boolean mask over the flat latents; those outside it are held at zero (the latents
+    that rate control trimmed, ratecontrol.polish)."""
     gen = torch.Generator(device=coords.device).manual_seed(opts.seed)
     log_scales = nn.Parameter(torch.zeros(len(model.shapes), device=coords.device))
     groups = [{"params": [model.latents], "lr": opts.lr_latents},
@@ -95,7 +103,12 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
             yq = y + torch.rand(y.shape, generator=gen, device=y.device) - 0.5
         else:
             yq = y + (torch.round(y) - y).detach()
-        pred = model(coords, yq)
+        if keep is not None:
+            yq = yq * keep
+        if opts.net_quant is not None and step >= noise_steps:
+            pred = functional_call(model, quantized_synthesis(model, *opts.net_quant), (coords, yq))
+        else:
+            pred = model(coords, yq)
         mse = torch.mean((pred - values) ** 2)
         bits = laplace_bits(model.levels(yq), log_scales)
         loss = mse + lam * bits / n
@@ -113,8 +126,23 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
             progress(step + 1, opts.steps, feats_mse, time.perf_counter() - start)
     with torch.no_grad():
         model.latents.copy_(torch.round(model.latents).clamp(-qmax(16), qmax(16)))
+        if keep is not None:
+            model.latents.mul_(keep)
         est = float(laplace_bits(model.levels(), log_scales))
     return RDFitResult(step + 1, time.perf_counter() - start, feats_mse, est, lam)
+
+
+def quantized_synthesis(model: LatentGridSPDER, bits: int, bias_bits: int, per_row: bool) -> dict[str, torch.Tensor]:
+    """The synthesis parameters as quantize_grid stores them, with straight-through gradients."""
+    out = {}
+    for name, p in model.named_parameters():
+        if name == "latents":
+            continue
+        if p.dim() >= 2 and per_row:
+            out[name] = fake_quantize(p, bits)
+        else:
+            out[name] = fake_quantize(p.reshape(-1), bits if p.dim() >= 2 else bias_bits).reshape(p.shape)
+    return out
 
 
 def quantize_grid(model: LatentGridSPDER, bits: int = 8, bias_bits: int = 16, per_row: bool = True) -> tuple[dict[str, np.ndarray], dict]:
