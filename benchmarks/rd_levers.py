@@ -176,11 +176,11 @@ def grid_entropy(name: str, size: int, steps: int) -> list[dict]:
 
 
 GRID_VARIANTS = (  # (label, module attribute overrides of inrcodec.ratecontrol)
-    ("spdr --bpp as shipped (bilinear, QAT, polish)", {}),
+    ("spdr --bpp as shipped (bilinear, no QAT, polish, gentle refine)", {}),
     ("bicubic latent sampling", {"GRID_INTERP": 3}),
-    ("no quantization-aware synthesis", {"QAT": False}),
+    ("quantization-aware synthesis", {"QAT": True}),
     ("no polish after trimming", {"POLISH_ROUNDS": 0}),
-    ("refine rounds at half the latent learning rate", {"REFINE_LR": 0.5}),
+    ("refine rounds at the full latent learning rate", {"REFINE_LR": 1.0}),
 )
 
 
@@ -234,11 +234,12 @@ def grid_quantization(names: list[str], size: int, steps: int, bpp: float = 1.0)
                 seen["model"] = copy.deepcopy(a[4])
                 return original(*a)
 
+            saved_qat = ratecontrol.QAT
             ratecontrol._result, ratecontrol.QAT = spy, qat_on
             try:
                 res = inrcodec.encode(pixels, bpp=bpp, steps=steps)
             finally:
-                ratecontrol._result, ratecontrol.QAT = original, True
+                ratecontrol._result, ratecontrol.QAT = original, saved_qat
             model = seen["model"]
             ref = psnr_pixels(model, coords, pixels)
             base = {"image": name, "qat": qat_on, "float_psnr_db": ref, "file_psnr_db": res.psnr_db}
