@@ -6,13 +6,13 @@ In-process through CliRunner for every file (decode, verify, info), plus a handf
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from attackgen import attack_generator
 from click.testing import CliRunner
 from procstats import measured_spdr
 
@@ -26,14 +26,6 @@ OUTPUT_EXT = {"image": ".png", "audio": ".wav", "video": ".mp4"}
 MAX_SECONDS, MAX_RSS_MB = 2.0, 500
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_attacks", DATA / "make_attacks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_attacks"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def _refused(result) -> None:
     """Exit 1, exactly one stderr line 'Error: ...', no traceback."""
     lines = result.stderr.strip().splitlines()
@@ -43,13 +35,13 @@ def _refused(result) -> None:
 
 
 def test_corpus_is_exactly_what_the_generator_writes():
-    corpus = _generator().generate()
+    corpus = attack_generator().generate()
     assert len(corpus) >= 200
     on_disk = sorted(p.name for p in CORPUS.glob("*.spdr"))
     assert on_disk == sorted(corpus), "run python tests/data/make_attacks.py"
     for name, (data, _) in corpus.items():
         assert (CORPUS / name).read_bytes() == data, f"{name} differs: run python tests/data/make_attacks.py"
-    assert (CORPUS / "MANIFEST.json").read_bytes() == _generator().manifest_bytes(corpus)
+    assert (CORPUS / "MANIFEST.json").read_bytes() == attack_generator().manifest_bytes(corpus)
     assert {e["modality"] for e in ENTRIES} == {"image", "audio", "video"}
 
 
@@ -57,7 +49,7 @@ def test_every_base_is_a_valid_file():
     """The attacks start from files the reader accepts, so each refusal is the attack's doing."""
     from inrcodec.verify import verify_bytes
 
-    for b in _generator().bases().values():
+    for b in attack_generator().bases().values():
         facts = verify_bytes(b.data)
         assert facts["modality"] == b.header["modality"]
 

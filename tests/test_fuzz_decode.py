@@ -8,15 +8,13 @@ file with a correct CRC (and zstd frame) where that lets them reach the deeper l
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import struct
-import sys
 import zlib
-from pathlib import Path
 
 import numpy as np
 import safetensors.numpy
+from attackgen import attack_generator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,18 +22,7 @@ from inrcodec.container import pack
 from inrcodec.errors import SpdrError
 from inrcodec.verify import verify_bytes
 
-DATA = Path(__file__).parent / "data"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_attacks", DATA / "make_attacks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_attacks"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = attack_generator()
 BASES = list(GEN.bases().values())
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

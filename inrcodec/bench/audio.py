@@ -10,6 +10,7 @@ on [-1, 1] whatever the length. The hash grid is left out, as in the paper.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..grid import grid_coords
@@ -79,6 +80,16 @@ def fit_clip(x, archs, steps, cfg: dict, opts: BenchOptions, device, name: str, 
     return rows
 
 
+def loudest_clips(inputs, n: int, multiple: int = 1) -> list[tuple[str, np.ndarray, int]]:
+    """(name, loudest n-sample window cut to a multiple of `multiple`, rate) per clip (default: bundled ones)."""
+    clips = []
+    for ref in list(inputs or default_inputs()):
+        samples, rate = audio(ref)
+        x = loudest_window(samples, n)
+        clips.append((input_name(ref), x[: x.size - x.size % multiple], rate))
+    return clips
+
+
 @register("audio")
 def run(opts: BenchOptions) -> TaskOutput:
     """Table 2 on the loudest window of each clip: loss and rho_AG at each step, log-loss curves."""
@@ -87,10 +98,7 @@ def run(opts: BenchOptions) -> TaskOutput:
     steps = list(opts.steps or (25, 100, 500, 1000))
     archs = list(opts.archs or DEFAULT_ARCHS)
     device = pick_device(opts.device)
-    clips = []
-    for ref in list(opts.inputs or default_inputs()):
-        samples, rate = audio(ref)
-        clips.append((input_name(ref), loudest_window(samples, n_req), rate))
+    clips = loudest_clips(opts.inputs, n_req)
     rows: list[dict] = []
     curves: dict[str, list[list[float]]] = {}
     for name, x, rate in clips:

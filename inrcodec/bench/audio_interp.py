@@ -17,9 +17,8 @@ from ..metrics import mse, psnr, rho_ag, snr
 from . import register
 from ._archs import NetSpec, make
 from ._core import BenchOptions, TaskOutput, fit_recording, pick_device, predict
-from ._data import audio, input_name, loudest_window
 from ._report import figure_png, mean_std, pyplot, table
-from .audio import CPU, PAPER, default_inputs, label, variants
+from .audio import CPU, PAPER, label, loudest_clips, variants
 
 FACTOR = 8
 SCALES = (1, 2, 4, 8)
@@ -86,11 +85,7 @@ def run(opts: BenchOptions) -> TaskOutput:
     steps = list(opts.steps or (25, 100, 500, 1000))
     archs = list(opts.archs or DEFAULT_ARCHS)
     device = pick_device(opts.device)
-    clips = []
-    for ref in list(opts.inputs or default_inputs()):
-        samples, rate = audio(ref)
-        x = loudest_window(samples, n_full)
-        clips.append((input_name(ref), x[: x.size - x.size % FACTOR], rate))
+    clips = loudest_clips(opts.inputs, n_full, FACTOR)
     rows: list[dict] = []
     figures: dict[str, bytes] = {}
     for name, x, rate in clips:
