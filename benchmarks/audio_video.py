@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import inrcodec  # noqa: E402
-from inrcodec.codec import pick_device  # noqa: E402
 from inrcodec.media import load  # noqa: E402
 from inrcodec.media.video import frames_to_signal  # noqa: E402
+from inrcodec.nn.device import pick_device  # noqa: E402
 
 MEDIA = ROOT.parent / "shared" / "media"
 RESULTS = ROOT / "benchmarks" / "results"

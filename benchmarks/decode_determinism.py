@@ -31,11 +31,11 @@ if mode == "default":
     os.environ.pop("MKL_CBWR")  # before the first BLAS call: MKL has not read it yet
 import torch
 torch.set_num_threads(threads)
-from inrcodec import safety
-from inrcodec.codec import render
-from inrcodec.fit import FitOptions, fit
-from inrcodec.grid import grid_coords
-from inrcodec.model import build_model
+from inrcodec.format import limits as safety
+from inrcodec.codec.runtime import render
+from inrcodec.train.fit import FitOptions, fit
+from inrcodec.nn.coords import grid_coords
+from inrcodec.nn.registry import build_model
 if mode == "strict-65536-rows":  # the chunking before safety.render_rows bounded activation memory
     safety.render_rows = lambda arch: 1 << 16
 torch.manual_seed(0)

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import inrcodec  # noqa: E402
-from inrcodec.codec import pick_device  # noqa: E402
-from inrcodec.config import PRESET_SPECS, PRESETS  # noqa: E402
+from inrcodec.codec.presets import PRESET_SPECS, PRESETS  # noqa: E402
 from inrcodec.media.image import pixels_to_unit  # noqa: E402
 from inrcodec.metrics import psnr, rho_ag  # noqa: E402
+from inrcodec.nn.device import pick_device  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 IMAGES = ("camera", "astronaut")

@@ -5,7 +5,7 @@ quantized several ways (one scale per tensor, one per row, 16-bit first layer an
 quantization-aware fine-tuning, 6/8/10 bits); each row's PSNR is measured from the dequantized
 network's 8-bit pixels. And benchmarks/results/rd/entropy.md (+ .json): the same integers, and the
 latents of latent-grid SPDERs fitted for 0.5 and 1 bpp, coded with zstd -19, zstd on byte planes
-and the adaptive range coder of format 1.1 (inrcodec.entropy). And grid_levers.md (+ .json): spdr --bpp 1
+and the adaptive range coder of format 1.1 (inrcodec.format.entropy). And grid_levers.md (+ .json): spdr --bpp 1
 with each lever of the rate-control encoder (bicubic latents, quantization-aware synthesis, polish
 after trimming) changed in turn.
 
@@ -33,12 +33,13 @@ import zstandard
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inrcodec import compact, container, entropy  # noqa: E402
 from inrcodec.bench.rd import load_rgb  # noqa: E402
-from inrcodec.fit import FitOptions, fit  # noqa: E402
-from inrcodec.grid import grid_coords  # noqa: E402
-from inrcodec.model import build_model  # noqa: E402
-from inrcodec.quantize import attach_fake_quant, bit_plan, detach_fake_quant, qmax, quantize_state  # noqa: E402
+from inrcodec.format import container, entropy, geometry  # noqa: E402
+from inrcodec.nn.coords import grid_coords  # noqa: E402
+from inrcodec.nn.quantize import bit_plan, qmax, quantize_state  # noqa: E402
+from inrcodec.nn.registry import build_model  # noqa: E402
+from inrcodec.train.fit import FitOptions, fit  # noqa: E402
+from inrcodec.train.qat import attach_fake_quant, detach_fake_quant  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "rd"
 IMAGES = (("camera", "L"), ("astronaut", "RGB"))
@@ -62,7 +63,7 @@ def per_tensor(model, bits: int):
 
 
 def with_plan(model, plan):
-    from inrcodec.quantize import dequantize_state
+    from inrcodec.nn.quantize import dequantize_state
 
     tensors, quant = quantize_state(model, plan)
     m = copy.deepcopy(model)
@@ -167,7 +168,7 @@ def grid_entropy(name: str, size: int, steps: int) -> list[dict]:
         res = inrcodec.encode(pixels, bpp=bpp, steps=steps)
         header, tensors = container.unpack(res.data)
         a = header["arch"]
-        shapes = compact.level_shapes(a["grid_height"], a["grid_width"], a["grid_levels"])
+        shapes = geometry.level_shapes(a["grid_height"], a["grid_width"], a["grid_levels"])
         q = tensors["latents"].astype(np.int64)
         cut = np.cumsum([0] + [h * w for h, w in shapes])
         grids = [q[cut[i]:cut[i + 1]].reshape(shapes[i]) for i in range(len(shapes))]
@@ -175,34 +176,29 @@ def grid_entropy(name: str, size: int, steps: int) -> list[dict]:
     return out
 
 
-GRID_VARIANTS = (  # (label, module attribute overrides of inrcodec.ratecontrol)
+GRID_VARIANTS = (  # (label, inrcodec.rate.plan.RateOptions fields changed from the shipped defaults)
     ("spdr --bpp as shipped (bilinear, no QAT, polish, gentle refine)", {}),
-    ("bicubic latent sampling", {"GRID_INTERP": 3}),
-    ("quantization-aware synthesis", {"QAT": True}),
-    ("no polish after trimming", {"POLISH_ROUNDS": 0}),
-    ("refine rounds at the full latent learning rate", {"REFINE_LR": 1.0}),
+    ("bicubic latent sampling", {"grid_interp": 3}),
+    ("quantization-aware synthesis", {"qat": True}),
+    ("no polish after trimming", {"polish_rounds": 0}),
+    ("refine rounds at the full latent learning rate", {"refine_lr": 1.0}),
 )
 
 
 def grid_levers(names: list[str], size: int, steps: int, rates: list[float]) -> list[dict]:
     """spdr --bpp at one rate with each lever of the rate-control encoder switched off in turn."""
-    import inrcodec
-    from inrcodec import ratecontrol
+    from inrcodec.codec.presets import EncodeConfig
+    from inrcodec.media.image import array_to_signal
+    from inrcodec.rate.bpp import encode_bpp
+    from inrcodec.rate.plan import RateOptions
 
     rows = []
     for name, bpp in [(n, b) for n in names for b in rates]:
         pixels = load_rgb(name, size)
         h, w = pixels.shape[:2]
         for label, overrides in GRID_VARIANTS:
-            saved = {k: getattr(ratecontrol, k) for k in overrides}
-            for k, v in overrides.items():
-                setattr(ratecontrol, k, v)
             start = time.perf_counter()
-            try:
-                res = inrcodec.encode(pixels, bpp=bpp, steps=steps)
-            finally:
-                for k, v in saved.items():
-                    setattr(ratecontrol, k, v)
+            res = encode_bpp(array_to_signal(pixels), EncodeConfig(bpp=bpp, steps=steps), options=RateOptions(**overrides))
             a = res.header["arch"]
             rows.append({"image": name, "target_bpp": bpp, "lever": label, "bpp": 8 * res.bytes / (h * w), "psnr_db": res.psnr_db,
                          "network": f"{a['width']}x{a['depth'] + 1}", "steps": res.steps,
@@ -216,10 +212,12 @@ def grid_quantization(names: list[str], size: int, steps: int, bpp: float = 1.0)
 
     The latents are integers by construction (no loss); what is measured is the rounding of the
     synthesis weights, with the fitted model's own integer latents held fixed."""
-    import inrcodec
-    from inrcodec import ratecontrol
-    from inrcodec.quantize import dequantize_state
-    from inrcodec.rdfit import quantize_grid
+    from inrcodec.codec.presets import EncodeConfig
+    from inrcodec.codec.result import measure
+    from inrcodec.media.image import array_to_signal
+    from inrcodec.nn.quantize import dequantize_state, quantize_grid
+    from inrcodec.rate.bpp import fit_to_budget
+    from inrcodec.rate.plan import RateOptions
 
     rows = []
     for name in names:
@@ -227,22 +225,12 @@ def grid_quantization(names: list[str], size: int, steps: int, bpp: float = 1.0)
         h, w = pixels.shape[:2]
         coords = grid_coords((h, w))
         for qat_on in (True, False):
-            seen = {}
-            original = ratecontrol._result
-
-            def spy(*a, original=original, seen=seen):
-                seen["model"] = copy.deepcopy(a[4])
-                return original(*a)
-
-            saved_qat = ratecontrol.QAT
-            ratecontrol._result, ratecontrol.QAT = spy, qat_on
-            try:
-                res = inrcodec.encode(pixels, bpp=bpp, steps=steps)
-            finally:
-                ratecontrol._result, ratecontrol.QAT = original, saved_qat
-            model = seen["model"]
+            signal = array_to_signal(pixels)
+            fitted = fit_to_budget(signal, EncodeConfig(bpp=bpp, steps=steps), options=RateOptions(qat=qat_on))
+            model = fitted.model
             ref = psnr_pixels(model, coords, pixels)
-            base = {"image": name, "qat": qat_on, "float_psnr_db": ref, "file_psnr_db": res.psnr_db}
+            file_psnr = measure(signal, fitted.data, torch.device("cpu"))["psnr_db"]
+            base = {"image": name, "qat": qat_on, "float_psnr_db": ref, "file_psnr_db": file_psnr}
             for label, bits, bias_bits, per_row in (("8-bit, one scale per tensor (stored)", 8, 8, False),
                                                      ("8-bit, one scale per row", 8, 8, True),
                                                      ("8-bit weights, 16-bit biases", 8, 16, False),

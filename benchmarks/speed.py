@@ -22,10 +22,10 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inrcodec.codec import render  # noqa: E402
-from inrcodec.fit import FitOptions, fit, linear_macs  # noqa: E402
-from inrcodec.grid import grid_coords  # noqa: E402
-from inrcodec.model import build_model  # noqa: E402
+from inrcodec.codec.runtime import render  # noqa: E402
+from inrcodec.nn.coords import grid_coords  # noqa: E402
+from inrcodec.nn.registry import build_model  # noqa: E402
+from inrcodec.train.fit import FitOptions, fit, linear_macs  # noqa: E402
 
 
 class NaiveSPDER(nn.Module):

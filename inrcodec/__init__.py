@@ -1,19 +1,13 @@
 """spdr: a neural media codec. Photos, sounds and clips become small SPDER networks.
 
-Public API: encode(), decode(), decode_frames(), info(), the errors in inrcodec.errors, __version__.
+Public API: encode(), decode(), decode_audio(), decode_frames(), open_video(), read_spdr(), info(),
+the errors in inrcodec.errors, __version__. Importing this package has no side effects: it sets no
+environment variable and imports no torch (that happens when something is encoded or rendered).
 """
 
-import os as _os
-
-__version__ = "0.1.0"
-
-# Decoding must give the same bytes whatever the CPU thread count. MKL's GEMM splits reductions across
-# threads for narrow layers (the output head), which changes the last bits; its strict CNR mode is
-# bitwise reproducible across thread counts. MKL reads this at its first BLAS call, so it is set here,
-# before torch does any; a user's own MKL_CBWR wins. Cost: benchmarks/results/decode_determinism.md.
-_os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
-
-from .api import decode, decode_frames, encode, info
+from ._version import __version__
+from .api import decode, decode_audio, decode_frames, encode, info, open_video, read_spdr
 from .errors import FormatError, MediaError, SpdrError
 
-__all__ = ["FormatError", "MediaError", "SpdrError", "__version__", "decode", "decode_frames", "encode", "info"]
+__all__ = ["FormatError", "MediaError", "SpdrError", "__version__", "decode", "decode_audio", "decode_frames", "encode", "info",
+           "open_video", "read_spdr"]

@@ -1,16 +1,25 @@
-"""The Python API: encode(), decode(), info(); the CLI is a thin layer over these."""
+"""The Python API: encode(), decode(), decode_frames(), info(); the CLI is a thin layer over these.
+
+A file is read and checked once (read_spdr, torch-free) and the checked contents are handed on, so
+callers that already hold a CheckedFile (the CLI refuses hostile files before torch is imported)
+never parse it twice.
+"""
 
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import container, safety
-from .config import EncodeConfig
+from . import files
 from .errors import MediaError, OutputExistsError
+from .format import container
+from .format.limits import CheckedFile, read_checked
+
+Source = bytes | bytearray | memoryview | str | os.PathLike | CheckedFile
 
 
 def _source_signal(source: Any, **selection):
@@ -35,27 +44,46 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
     activation, damping, lr, seed, device, bpp). bpp=X (images) makes the whole file land in
-    [0.95 X, X] bits per pixel, the network chosen by inrcodec.ratecontrol. start (seconds) and frames or duration (seconds)
-    select a range of an audio or video file. Returns an EncodeResult with the bytes and metrics.
+    [0.95 X, X] bits per pixel, the network chosen by inrcodec.rate. start (seconds) and frames or
+    duration (seconds) select a range of an audio or video file. Returns an EncodeResult with the
+    bytes, the metrics measured by decoding them, and `notices`: one line for each place where the
+    encoder did other than asked (a clamped width, minibatches, an early stop, a budget not filled).
     """
-    from .codec import encode_signal
+    from .codec.presets import EncodeConfig
 
     if output is not None and Path(output).exists() and not force:
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     config = EncodeConfig(**settings)
-    result = encode_signal(_source_signal(source, start=start, frames=frames, duration=duration), config, progress)
+    signal = _source_signal(source, start=start, frames=frames, duration=duration)
+    if config.bpp is not None:
+        from .rate.bpp import encode_bpp
+
+        result = encode_bpp(signal, config, progress)
+    else:
+        from .codec.encode import encode_signal
+
+        result = encode_signal(signal, config, progress)
     if output is not None:
-        container.write_atomic(output, result.data, force=force)
+        files.write_atomic(output, result.data, force=force)
     return result
 
 
-def _read(data_or_path: bytes | str | os.PathLike) -> bytes:
-    if isinstance(data_or_path, (bytes, bytearray, memoryview)):
-        return bytes(data_or_path)
-    return container.read_file(data_or_path)
+def read_spdr(source: Source) -> CheckedFile:
+    """A .spdr file (bytes or path) read and checked once, without torch; a CheckedFile passes through."""
+    if isinstance(source, CheckedFile):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return read_checked(bytes(source))
+    return read_checked(files.read_file(source))
 
 
-def decode(data_or_path: bytes | str | os.PathLike, scale: float | None = None, size: tuple[int, ...] | None = None,
+def _device(name: str):
+    from .nn.device import pick_device
+
+    return pick_device(name)
+
+
+def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | None = None,
            *, rate: int | None = None, fps: Any = None, device: str = "cpu", force: bool = False,
            gradient: bool = False) -> np.ndarray:
     """Render a .spdr file as the samples its writer would store.
@@ -67,55 +95,61 @@ def decode(data_or_path: bytes | str | os.PathLike, scale: float | None = None, 
     Video: uint8 (frames, H, W, 3); `fps` (number or 'num/den') sets round(duration x fps) frames,
     `scale` or `size` (height, width) the frame size. decode_frames() yields frames one by one.
     """
-    from .codec import check_output_size, load_model, output_shape, pick_device, render
-    from .media.image import to_pixels
-
-    data = _read(data_or_path)
-    if container.peek(data)["header"]["modality"] != "image":
-        if gradient:
-            raise MediaError("gradient applies to images")
-        from .avcodec import render_audio
-
-        dec = _open_av(data, scale, size, rate, fps, device, force)
-        if dec.header["modality"] == "audio":
-            return render_audio(dec.model, dec.header, dec.shape[0], dec.device)
-        return np.stack(list(decode_frames(dec)))
+    checked = read_spdr(source)
+    modality = checked.header["modality"]
+    if gradient and modality != "image":
+        raise MediaError("gradient applies to images")
+    if modality == "audio":
+        if fps is not None or size is not None:
+            raise MediaError("fps and size apply to video; use rate or scale for audio")
+        return decode_audio(checked, rate=rate, scale=scale, device=device, force=force)[0]
+    if modality == "video":
+        if rate is not None:
+            raise MediaError("rate applies to audio; use fps, scale or size for video")
+        return np.stack(list(decode_frames(checked, scale, size, fps=fps, device=device, force=force)))
     if rate is not None or fps is not None:
         raise MediaError("rate applies to audio and fps to video; use scale or size for images")
-    header, tensors = safety.read_checked(data)
-    shape = output_shape(header, scale, size)
-    check_output_size(shape, force)
-    model = load_model(header, tensors)
-    dev = pick_device(device)
-    if gradient:
-        return render(model, header, shape, device=dev, gradient=True)
-    if header["modality"] == "image":
-        depth = header["signal"]["bit_depth"]
-        return render(model, header, shape, convert=lambda c: to_pixels(c, depth), device=dev)
-    return np.clip(render(model, header, shape, device=dev), -1.0, 1.0)
+    from .codec.image import decode_image
+
+    return decode_image(checked, scale, None if size is None else (int(size[0]), int(size[1])), device=_device(device),
+                        force=force, gradient=gradient)
 
 
-def _open_av(data: bytes, scale, size, rate, fps, device: str, force: bool):
-    from .avcodec import open_decode, parse_fps
+def decode_audio(source: Source, rate: int | None = None, scale: float | None = None, *, device: str = "cpu",
+                 force: bool = False) -> tuple[np.ndarray, int]:
+    """An audio file's float32 samples (n, channels) at the original level, and their sample rate."""
+    checked = read_spdr(source)
+    if checked.header["modality"] != "audio":
+        raise MediaError(f"decode_audio needs an audio file, not {checked.header['modality']}")
+    from .codec.audio import decode_audio as render_audio
 
-    return open_decode(data, rate=rate, fps=None if fps is None else parse_fps(fps), scale=scale,
-                       size=None if size is None else tuple(size), device=device, force=force)
+    return render_audio(checked, rate=rate, scale=scale, device=_device(device), force=force)
 
 
-def decode_frames(data_or_path: Any, scale: float | None = None, size: tuple[int, int] | None = None, *, fps: Any = None,
+def open_video(source: Source, scale: float | None = None, size: tuple[int, int] | None = None, *, fps: Any = None,
+               device: str = "cpu", force: bool = False):
+    """A resolved video render (its .shape, .fps and .frames()), refused here if the request is too large."""
+    checked = read_spdr(source)
+    if checked.header["modality"] != "video":
+        raise MediaError(f"decode_frames needs a video file, not {checked.header['modality']}")
+    from .codec.video import VideoDecode, parse_fps
+
+    return VideoDecode(checked, None if fps is None else parse_fps(fps), scale, None if size is None else (int(size[0]), int(size[1])),
+                       device=_device(device), force=force)
+
+
+def decode_frames(source: Any, scale: float | None = None, size: tuple[int, int] | None = None, *, fps: Any = None,
                   device: str = "cpu", force: bool = False):
     """Yield a video file's frames as uint8 (H, W, 3), rendered a few at a time (bounded memory)."""
-    from .avcodec import Decoded, iter_frames
+    from .codec.video import VideoDecode
 
-    dec = data_or_path if isinstance(data_or_path, Decoded) else _open_av(_read(data_or_path), scale, size, None, fps, device, force)
-    if dec.header["modality"] != "video":
-        raise MediaError(f"decode_frames needs a video file, not {dec.header['modality']}")
-    yield from iter_frames(dec.model, dec.header, dec.shape, dec.device)
+    video = source if isinstance(source, VideoDecode) else open_video(source, scale, size, fps=fps, device=device, force=force)
+    yield from video.frames()
 
 
-def info(data_or_path: bytes | str | os.PathLike) -> dict:
+def info(source: bytes | str | os.PathLike) -> dict:
     """Header and sizes of a .spdr file, without loading torch or decompressing weights."""
-    data = _read(data_or_path)
+    data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else files.read_file(source)
     peek = container.peek(data)
     header = peek["header"]
     params = sum(int(np.prod(t["shape"])) for t in header["quant"]["tensors"].values())
@@ -128,8 +162,6 @@ def info(data_or_path: bytes | str | os.PathLike) -> dict:
         out["duration_s"] = sig["samples"] / sig["sample_rate"]
         out["kbps"] = 8 * len(data) / out["duration_s"] / 1000
     else:
-        from fractions import Fraction
-
         out["duration_s"] = float(sig["frames"] * Fraction(sig["fps"][1], sig["fps"][0]))
         out["fps"] = float(Fraction(*sig["fps"]))
         out["kbps"] = 8 * len(data) / out["duration_s"] / 1000

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .header import AXES
+from .format.header import AXES
 
 
 @dataclass

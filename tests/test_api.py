@@ -10,7 +10,7 @@ import inrcodec
 from inrcodec.errors import MediaError, OutputExistsError, SpdrError
 from inrcodec.media.image import pixels_to_unit
 from inrcodec.metrics import psnr, rho_ag
-from inrcodec.model import build_model, count_parameters
+from inrcodec.nn.registry import build_model, count_parameters
 
 
 def test_public_names():

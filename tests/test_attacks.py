@@ -47,7 +47,7 @@ def test_corpus_is_exactly_what_the_generator_writes():
 
 def test_every_base_is_a_valid_file():
     """The attacks start from files the reader accepts, so each refusal is the attack's doing."""
-    from inrcodec.verify import verify_bytes
+    from inrcodec.codec.verify import verify_bytes
 
     for b in attack_generator().bases().values():
         facts = verify_bytes(b.data)
@@ -73,7 +73,7 @@ def test_attack_is_refused(tmp_path, entry):
 def test_attack_raises_its_error_class(entry):
     """The API raises the error the generator promises (decode for output-stage files, verify for the rest)."""
     from inrcodec.api import decode
-    from inrcodec.verify import verify_bytes
+    from inrcodec.codec.verify import verify_bytes
 
     data = (CORPUS / entry["file"]).read_bytes()
     expected = getattr(errors, entry["error"])

@@ -10,7 +10,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 import inrcodec
-from inrcodec.avcodec import audio_grid, value_map
+from inrcodec.codec.audio import audio_grid, value_map
 from inrcodec.cli import main
 from inrcodec.errors import MediaError
 from inrcodec.media import load
@@ -181,7 +181,7 @@ def test_encode_reports_metrics_of_the_written_file(tmp_path):
 
 
 def test_paper_preset_is_the_paper_recipe():
-    from inrcodec.config import EncodeConfig, resolve
+    from inrcodec.codec.presets import EncodeConfig, resolve
 
     r = resolve(EncodeConfig(preset="paper"), 100_000, 1, 1, "audio")
     assert (r.width, r.depth, r.lr, r.damping) == (256, 5, 5e-5, "atan")

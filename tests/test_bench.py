@@ -14,10 +14,10 @@ from inrcodec.bench import BenchOptions, get_task, parse_archs, parse_steps, reg
 from inrcodec.bench._core import fit_recording
 from inrcodec.cli import main
 from inrcodec.errors import OutputExistsError
-from inrcodec.grid import grid_coords
-from inrcodec.hashgrid import HashGridMLP, level_resolutions
+from inrcodec.nn.coords import grid_coords
+from inrcodec.nn.hashgrid import HashGridMLP, level_resolutions
 from inrcodec.metrics import mse, psnr, psnr_from_mse, rho_ag
-from inrcodec.model import build_model
+from inrcodec.nn.registry import build_model
 
 TASKS = ("image", "audio", "superres", "audio-interp", "video", "gradient")
 ROW_KEYS = {"task", "input", "arch", "step", "loss", "psnr_db", "rho_ag", "seed", "command", "cpu", "gpu", "torch", "device"}

@@ -16,7 +16,7 @@ from PIL import Image
 
 import inrcodec
 from inrcodec.cli import main
-from inrcodec.config import EncodeConfig
+from inrcodec.codec.presets import EncodeConfig
 from inrcodec.media.image import pixels_to_unit
 from inrcodec.metrics import psnr
 

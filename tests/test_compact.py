@@ -11,13 +11,15 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inrcodec import compact, container, entropy
+from inrcodec.format import geometry
+
+from inrcodec.format import compact, container, entropy
 from inrcodec.errors import HeaderInvalid, HeaderTooLarge, PayloadError, TensorMismatch
-from inrcodec.header import canonical_json
+from inrcodec.format.header import canonical_json
 
 
 def grid_header(h=13, w=21, levels=4, width=8, coding="rc"):
-    sizes = sum(a * b for a, b in compact.level_shapes(h, w, levels))
+    sizes = sum(a * b for a, b in geometry.level_shapes(h, w, levels))
     tensors_spec = {
         "latents": {"bits": 8, "shape": [sizes], "scale_shape": [1]},
         "net.0.weight": {"bits": 8, "shape": [width, levels], "scale_shape": [width]},
@@ -47,7 +49,7 @@ def tensors_for(header, seed=0):
         q = rng.integers(-limit, limit + 1, size=spec["shape"])
         if name == "latents":  # sparse, small, like trained latents
             q = np.where(rng.random(spec["shape"]) < 0.3, rng.integers(-3, 4, size=spec["shape"]), 0)
-        out[name] = q.astype(container.tensor_dtype(spec["bits"]))
+        out[name] = q.astype(geometry.tensor_dtype(spec["bits"]))
         out[f"{name}.scale"] = rng.uniform(0.01, 1.0, size=spec["scale_shape"]).astype(np.float32)
     return out
 
@@ -63,7 +65,7 @@ def test_range_coder_round_trips_any_integers(values):
 
 def test_range_coder_grids_round_trip_and_beat_zstd_on_clustered_zeros():
     rng = np.random.default_rng(1)
-    shapes = compact.level_shapes(40, 56, 5)
+    shapes = geometry.level_shapes(40, 56, 5)
     grids = []
     for h, w in shapes:
         g = np.round(rng.laplace(0, 0.6, (h, w))).astype(np.int64)

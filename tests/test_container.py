@@ -1,4 +1,4 @@
-"""The .spdr container (inrcodec.container): round trips and one crafted file per failure."""
+"""The .spdr container (inrcodec.format.container): round trips and one crafted file per failure."""
 
 from __future__ import annotations
 
@@ -19,8 +19,13 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inrcodec import container
-from inrcodec.container import pack, peek, read_file, unpack, write_atomic
+from inrcodec import files
+
+from inrcodec.format import geometry
+
+from inrcodec.format import container
+from inrcodec.files import read_file, write_atomic
+from inrcodec.format.container import pack, peek, unpack
 from inrcodec.errors import (
     BadSignature,
     ChecksumMismatch,
@@ -38,7 +43,7 @@ from inrcodec.errors import (
     TruncatedFile,
     UnsupportedVersion,
 )
-from inrcodec.header import canonical_json
+from inrcodec.format.header import canonical_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,7 +138,7 @@ def test_round_trip_every_bit_width():
             tensors[f"{name}.scale"] = np.ones(1, np.float32)
         else:
             tensors[name] = np.array([[-limit, limit], [0, 1], [2, -3]],
-                                     dtype=container.tensor_dtype(bits))
+                                     dtype=geometry.tensor_dtype(bits))
             tensors[f"{name}.scale"] = np.array([0.5, 1e-3, 2.0], np.float32)
     specs["per_tensor"] = {"bits": 8, "shape": [2, 3, 1, 2], "scale_shape": [1]}
     tensors["per_tensor"] = np.arange(12, dtype=np.int8).reshape(2, 3, 1, 2)
@@ -426,7 +431,7 @@ def test_write_atomic_removes_temp_file_on_error(tmp_path, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(container.os, "replace", interrupted)
+    monkeypatch.setattr(files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(target, VALID)
     assert list(tmp_path.iterdir()) == []
@@ -440,13 +445,13 @@ def test_read_file_errors(tmp_path, monkeypatch):
         read_file(tmp_path)
     big = tmp_path / "big.spdr"
     big.write_bytes(VALID)
-    monkeypatch.setattr(container, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
     with pytest.raises(FormatError, match="larger than"):
         read_file(big)
 
 
 def test_no_torch_import():
-    code = ("import sys, inrcodec.container, inrcodec.header, inrcodec.errors; "
+    code = ("import sys, inrcodec.format.container, inrcodec.format.header, inrcodec.errors; "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, check=False)

@@ -7,19 +7,20 @@ import sys
 
 import torch
 
-from inrcodec.container import pack
-from inrcodec.model import build_model
-from inrcodec.quantize import bit_plan, quantize_state
+from inrcodec.format.container import pack
+from inrcodec.nn.registry import build_model
+from inrcodec.nn.quantize import bit_plan, quantize_state
 
 CHILD = """
 import hashlib, sys, torch
 torch.set_num_threads(int(sys.argv[1]))
 from inrcodec.api import decode
-from inrcodec.codec import decode_samples
+from inrcodec.codec.runtime import decode_samples
+from inrcodec.format.limits import read_checked
 print(torch.get_num_threads())
 for path, h, w in zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3]):
     data = open(path, "rb").read()
-    floats, pixels = decode_samples(data, size=(int(h), int(w))), decode(data, size=(int(h), int(w)))
+    floats, pixels = decode_samples(read_checked(data), (int(h), int(w)), clip=False), decode(data, size=(int(h), int(w)))
     print(hashlib.sha256(floats.tobytes()).hexdigest(), hashlib.sha256(pixels.tobytes()).hexdigest())
 """
 

@@ -8,9 +8,10 @@ import torch
 from click.testing import CliRunner
 from conftest import write_image
 
-import inrcodec.model
+import inrcodec.nn.activations
+import inrcodec.nn.mlp
 from inrcodec.cli import main
-from inrcodec.verify import verify_file
+from inrcodec.codec.verify import verify_file
 
 
 def encode(tmp_path, *args):
@@ -56,8 +57,8 @@ def test_nan_midway_is_recovered_from(tmp_path, monkeypatch):
 
 def test_nan_from_the_first_step_fails_with_one_line_and_no_file(tmp_path, monkeypatch):
     monkeypatch.setenv("SPDR_COMPILE", "0")
-    real = inrcodec.model.damped_sine
-    monkeypatch.setattr(inrcodec.model, "damped_sine", lambda z, damping="sqrt": real(z, damping) * float("nan"))
+    real = inrcodec.nn.activations.damped_sine
+    monkeypatch.setattr(inrcodec.nn.mlp, "damped_sine", lambda z, damping="sqrt": real(z, damping) * float("nan"))
     r = encode(tmp_path, "--steps", "30", "--width", "16")
     assert r.exit_code == 1, r.stdout
     assert r.stderr.strip().startswith("Error: fit diverged") and "lower --lr" in r.stderr, r.stderr

@@ -1,6 +1,6 @@
 """Property tests: mutated valid files through the whole decode path raise SpdrError subclasses only.
 
-The decode path here is inrcodec.verify.verify_bytes: container parse and checks, the decoder's network
+The decode path here is inrcodec.codec.verify.verify_bytes: container parse and checks, the decoder's network
 limits, building the network and loading it strictly, and a probe evaluation. Mutations re-frame the
 file with a correct CRC (and zstd frame) where that lets them reach the deeper layers.
 """
@@ -18,9 +18,9 @@ from attackgen import attack_generator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inrcodec.container import pack
+from inrcodec.format.container import pack
 from inrcodec.errors import SpdrError
-from inrcodec.verify import verify_bytes
+from inrcodec.codec.verify import verify_bytes
 
 GEN = attack_generator()
 BASES = list(GEN.bases().values())

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inrcodec.container import pack, peek, unpack
+from inrcodec.format.container import pack, peek, unpack
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,11 +1,11 @@
-"""Coordinates (inrcodec.grid): pixel centres, non-square grids, chunks, denser grids between samples."""
+"""Coordinates (inrcodec.nn.coords): pixel centres, non-square grids, chunks, denser grids between samples."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from inrcodec.grid import axis_positions, grid_coords, iter_chunks
+from inrcodec.nn.coords import axis_positions, grid_coords, iter_chunks
 
 
 def test_axis_positions_are_pixel_centres():

@@ -1,4 +1,4 @@
-"""Header schema, limits and canonical JSON (inrcodec.header)."""
+"""Header schema, limits and canonical JSON (inrcodec.format.header)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from inrcodec.errors import FormatError, HeaderInvalid
-from inrcodec.header import (
+from inrcodec.format.header import (
     ALLOWED_ACTIVATIONS,
     ALLOWED_BITS,
     ALLOWED_MODALITIES,

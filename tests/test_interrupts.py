@@ -19,9 +19,11 @@ import pytest
 import torch
 from PIL import Image
 
-from inrcodec.container import pack, write_atomic
-from inrcodec.model import build_model
-from inrcodec.quantize import bit_plan, quantize_state
+from inrcodec.files import write_atomic
+
+from inrcodec.format.container import pack
+from inrcodec.nn.registry import build_model
+from inrcodec.nn.quantize import bit_plan, quantize_state
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}

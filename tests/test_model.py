@@ -1,4 +1,4 @@
-"""Coordinate networks (inrcodec.model): finite gradients at z = 0, exact derivatives, sizes, init."""
+"""Coordinate networks (inrcodec.nn.registry): finite gradients at z = 0, exact derivatives, sizes, init."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import math
 import pytest
 import torch
 
-from inrcodec.model import SineLayer, build_model, count_parameters, damped_sine
+from inrcodec.nn.activations import damped_sine
+
+from inrcodec.nn.mlp import SineLayer
+
+from inrcodec.nn.registry import build_model, count_parameters
 
 DAMPINGS = ["sqrt", "log", "atan", "sqrt-relu", "none"]
 NAIVE = {

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from procstats import measured_python
 
 from inrcodec.cli import main
-from inrcodec.container import pack
+from inrcodec.format.container import pack
 
 DATA = Path(__file__).parent / "data"
 
@@ -45,8 +45,8 @@ def test_force_on_an_impossible_size_fails_cleanly(tmp_path):
 
 
 PEAK = """
-import inrcodec.codec as codec
-codec.MAX_OUTPUT_SAMPLES = 1 << 20  # so a 4-megapixel decode needs --force, like a real huge one
+import inrcodec.codec.runtime as runtime
+runtime.MAX_OUTPUT_SAMPLES = 1 << 20  # so a 4-megapixel decode needs --force, like a real huge one
 from inrcodec.cli import main
 main()
 """
@@ -62,7 +62,7 @@ def test_forced_large_decode_streams_into_the_output_array(tmp_path, monkeypatch
     baseline, not the ~100 MiB its coordinates and float samples would take if held whole."""
     src = tmp_path / "g.spdr"
     src.write_bytes(_golden(3, 5))
-    monkeypatch.setattr("inrcodec.codec.MAX_OUTPUT_SAMPLES", 1 << 20)
+    monkeypatch.setattr("inrcodec.codec.runtime.MAX_OUTPUT_SAMPLES", 1 << 20)
     r = CliRunner().invoke(main, ["decode", str(src), "--size", "2048x2048", "-o", str(tmp_path / "big.png")])
     assert r.exit_code == 1 and "output would be 2048x2048 (4,194,304 samples); pass --force" in r.stderr
     code, base_rss, err = peak_decode(tmp_path, str(src), "-o", "native.png")

@@ -1,4 +1,4 @@
-"""Quantization (inrcodec.quantize): error bounds, per-row scales, bit plan, fake = real quantization."""
+"""Quantization (inrcodec.nn.quantize): error bounds, per-row scales, bit plan, fake = real quantization."""
 
 from __future__ import annotations
 
@@ -6,18 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from inrcodec.header import ALLOWED_BITS
-from inrcodec.model import build_model
-from inrcodec.quantize import (
-    BIAS_BITS,
-    attach_fake_quant,
-    bit_plan,
-    dequantize_state,
-    detach_fake_quant,
-    fake_quantize,
-    qmax,
-    quantize_state,
-)
+from inrcodec.format.header import ALLOWED_BITS
+from inrcodec.nn.registry import build_model
+from inrcodec.nn.quantize import BIAS_BITS, bit_plan, dequantize_state, qmax, quantize_state
+from inrcodec.train.qat import attach_fake_quant, detach_fake_quant, fake_quantize
 
 ARCH = {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 3, "width": 24, "depth": 2,
         "omega0": 30.0, "first_omega0": 30.0}

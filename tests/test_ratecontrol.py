@@ -9,12 +9,13 @@ from click.testing import CliRunner
 from PIL import Image
 
 import inrcodec
-from inrcodec import ratecontrol
+from inrcodec.rate import plan as rate_plan
+from inrcodec.rate import trim as rate_trim
 from inrcodec.cli import main
-from inrcodec.config import EncodeConfig
+from inrcodec.codec.presets import EncodeConfig
 from inrcodec.errors import SpdrError
-from inrcodec.latentgrid import LatentGridSPDER
-from inrcodec.rdfit import quantize_grid
+from inrcodec.nn.latentgrid import LatentGridSPDER
+from inrcodec.nn.quantize import quantize_grid
 from inrcodec.signal import Signal
 
 
@@ -36,12 +37,12 @@ def grid_model(h=12, w=17, levels=3, width=8, depth=1) -> LatentGridSPDER:
 
 
 def test_budget_and_plan_grow_with_bpp():
-    assert ratecontrol.budget_bytes(1.0, 128, 128) == 2048
-    assert ratecontrol.budget_bytes(0.3, 10, 10) == 3
-    plans = [ratecontrol.plan_for(b, 128, 128, 3, EncodeConfig()) for b in (0.25, 0.5, 1, 2, 8)]
+    assert rate_plan.budget_bytes(1.0, 128, 128) == 2048
+    assert rate_plan.budget_bytes(0.3, 10, 10) == 3
+    plans = [rate_plan.plan_for(b, 128, 128, 3, EncodeConfig()) for b in (0.25, 0.5, 1, 2, 8)]
     params = [p.width * (p.depth + 1) for p in plans]
     assert params == sorted(params) and params[0] < params[-1]
-    assert ratecontrol.plan_for(1, 128, 128, 3, EncodeConfig(depth=3, steps=7)).depth == 3
+    assert rate_plan.plan_for(1, 128, 128, 3, EncodeConfig(depth=3, steps=7)).depth == 3
 
 
 @pytest.mark.parametrize("per_row", [True, False])
@@ -80,10 +81,10 @@ def test_trim_never_exceeds_the_budget():
         return b"x" * (100 + 3 * int(np.count_nonzero(lat)))
 
     for budget in rng.integers(100, 1600, 25):
-        data, k = ratecontrol.trim_to_budget(pack, q, order, int(budget))
+        data, k = rate_trim.trim_to_budget(pack, q, order, int(budget))
         assert len(data) <= budget and len(data) > budget - 3 or len(data) == len(pack(q))
     with pytest.raises(SpdrError, match="every latent zero"):
-        ratecontrol.trim_to_budget(pack, q, order, 99)
+        rate_trim.trim_to_budget(pack, q, order, 99)
 
 
 def test_trim_order_drops_small_fine_latents_first():
@@ -92,7 +93,7 @@ def test_trim_order_drops_small_fine_latents_first():
         m.latents.zero_()
         n0 = m.sizes[0]
         m.latents[0], m.latents[1], m.latents[n0] = 1.0, 3.0, 1.0  # fine 1, fine 3, coarse 1 (weight 4)
-    assert ratecontrol.trim_order(m).tolist() == [0, 1, n0]
+    assert rate_trim.trim_order(m).tolist() == [0, 1, n0]
 
 
 @pytest.mark.parametrize("bpp", [3.0, 6.0])
@@ -101,7 +102,7 @@ def test_bpp_lands_within_5_percent_and_never_above(bpp, tmp_path):
     out = tmp_path / "p.spdr"
     result = inrcodec.encode(pixels, out, bpp=bpp, preset="fast")  # 800 steps: shorter fits cannot fill 6 bpp
     h, w = pixels.shape[:2]
-    budget = ratecontrol.budget_bytes(bpp, h, w)
+    budget = rate_plan.budget_bytes(bpp, h, w)
     size = out.stat().st_size
     assert size == result.bytes and 0.95 * budget <= size <= budget
     info = inrcodec.info(out)
@@ -179,7 +180,7 @@ def test_latent_sampling_matches_the_format_spec(interp):
 
 def test_header_checks_grid_interp():
     from inrcodec.errors import HeaderInvalid
-    from inrcodec.header import validate_header
+    from inrcodec.format.header import validate_header
 
     m = grid_model()
     m.arch["grid_interp"] = 3

@@ -11,14 +11,15 @@ import torch
 from click.testing import CliRunner
 
 import inrcodec
-from inrcodec import safety
+from inrcodec.format import geometry
+from inrcodec.format import limits as safety
 from inrcodec.cli import main
-from inrcodec.codec import load_model
-from inrcodec.container import pack
+from inrcodec.codec.runtime import load_model
+from inrcodec.format.container import pack
 from inrcodec.errors import NetworkError, TensorMismatch
-from inrcodec.model import build_model
-from inrcodec.quantize import bit_plan, quantize_state
-from inrcodec.verify import verify_bytes
+from inrcodec.nn.registry import build_model
+from inrcodec.nn.quantize import bit_plan, quantize_state
+from inrcodec.codec.verify import verify_bytes
 
 
 def arch(activation="spder", inputs=2, outputs=1, width=8, depth=1, **extra) -> dict:
@@ -45,19 +46,23 @@ def image_file(a: dict, height=5, width=7, seed=0, **header_changes) -> bytes:
 @pytest.mark.parametrize("a", [
     arch(), arch(width=16, depth=0), arch("spder", 3, 3, 12, 3), arch("siren", 1, 2, 8, 2), arch("relu", 2, 3, 8, 2),
     arch("relu-pe", 2, 1, 8, 1, pe_frequencies=4), arch("relu-ffn", 3, 3, 8, 2, ffn_features=5, ffn_sigma=2.0),
-    arch("spder", 2, 4, 8, 1, damping="log"),
+    arch("spder", 2, 4, 8, 1, damping="log"), arch(grid_levels=2, grid_height=4, grid_width=4, omega0=1.0, first_omega0=1.0),
+    arch("spder", 2, 3, 12, 0, grid_levels=4, grid_height=7, grid_width=5, grid_interp=3),
 ], ids=lambda a: f"{a['activation']}-{a['in_features']}-{a['out_features']}-{a['width']}x{a['depth']}")
 def test_expected_tensors_match_the_torch_model(a):
     """safety's torch-free shape rules must describe exactly what model.build_model builds."""
     built = {k: list(v.shape) for k, v in build_model(a).state_dict().items()}
     assert safety.expected_tensors(a) == built
-    assert safety.network_params(built) == sum(p.numel() for p in build_model(a).parameters())
+    assert geometry.network_params(built) == sum(p.numel() for p in build_model(a).parameters())
 
 
-def test_networks_described_elsewhere_are_deferred_to_torch():
+def test_hash_grid_is_deferred_to_torch_and_unknown_kinds_are_refused():
     assert safety.expected_tensors(arch("hashgrid", hash_levels=2, hash_table_log2=4, hash_features=2, hash_base=4,
                                         hash_max_res=16)) is None
-    assert safety.expected_tensors(arch(grid_levels=2, grid_height=4, grid_width=4)) is None
+    with pytest.raises(NetworkError, match="latent-grid siren network"):
+        safety.expected_tensors(arch("siren", grid_levels=2, grid_height=4, grid_width=4))
+    with pytest.raises(NetworkError, match="not supported"):
+        safety.expected_tensors(arch(hash_levels=2))
 
 
 def test_cap_refuses_before_building():
@@ -69,7 +74,7 @@ def test_cap_refuses_before_building():
 
 def test_load_model_refuses_a_mismatched_header_without_torch_errors():
     data = image_file(arch())
-    header, tensors = inrcodec.container.unpack(data)
+    header, tensors = inrcodec.format.container.unpack(data)
     bad = copy.deepcopy(header)
     bad["arch"]["depth"] = 2
     with pytest.raises(TensorMismatch, match=r"spder network needs tensor 'net\.3\.(bias|weight)', which the file lacks"):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import inrcodec
-from inrcodec.avcodec import video_grid
+from inrcodec.codec.video import video_grid
 from inrcodec.cli import main
 from inrcodec.errors import MediaError
 from inrcodec.media import load
@@ -215,7 +215,7 @@ def test_sniffing_uses_content_not_extension(tmp_path, square):
 
 
 def test_paper_preset_is_the_paper_recipe():
-    from inrcodec.config import EncodeConfig, resolve
+    from inrcodec.codec.presets import EncodeConfig, resolve
 
     r = resolve(EncodeConfig(preset="paper"), 10**6, 3, 3, "video")
     assert (r.width, r.depth, r.lr) == (1024, 12, 5e-6) and r.batch_size

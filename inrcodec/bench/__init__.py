@@ -11,7 +11,8 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 
-from ._core import BenchOptions, TaskOutput, parse_archs, parse_steps
+from ._archs import parse_archs
+from ._core import BenchOptions, TaskOutput, parse_steps
 
 __all__ = ["BenchOptions", "TaskOutput", "get_task", "parse_archs", "parse_steps", "register", "run_and_write", "task_names"]
 

@@ -12,11 +12,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
-from ..model import build_model, count_parameters
-from ._core import seeded
+from ..nn.registry import build_model, count_parameters, make_arch
 
 DAMPED = {"spder": "sqrt", "spder-sqrt": "sqrt", "spder-log": "log", "spder-atan": "atan", "spder-sqrt-relu": "sqrt-relu"}
 ARCH_NAMES = ("relu", "relu-pe", "relu-ffn", "siren", "hashgrid", *DAMPED)
@@ -44,20 +44,35 @@ def arch_dict(name: str, in_features: int, out_features: int, grid: Sequence[int
     if name not in ARCH_NAMES:
         raise ValueError(f"unknown architecture {name!r}")
     n = max(int(g) for g in grid)
-    base = {"in_features": in_features, "out_features": out_features, "width": spec.width, "depth": spec.depth,
-            "omega0": 30.0, "first_omega0": float(spec.first_omega0), "damping": "none"}
+    common = {"in_features": in_features, "out_features": out_features, "width": spec.width, "depth": spec.depth,
+              "first_omega0": float(spec.first_omega0)}
     if name in DAMPED:
-        return {**base, "activation": "spder", "damping": DAMPED[name]}
-    if name == "siren":
-        return {**base, "activation": "siren"}
-    if name == "relu":
-        return {**base, "activation": "relu"}
+        return make_arch("spder", damping=DAMPED[name], **common)
+    if name in ("siren", "relu"):
+        return make_arch(name, **common)
     if name == "relu-pe":
-        return {**base, "activation": "relu-pe", "pe_frequencies": max(1, int(math.floor(math.log2(max(n, 8) / 4))))}
+        return make_arch("relu-pe", **common, pe_frequencies=max(1, int(math.floor(math.log2(max(n, 8) / 4)))))
     if name == "relu-ffn":
-        return {**base, "activation": "relu-ffn", "ffn_features": 128, "ffn_sigma": 5.0 * n / 256}
-    return {**base, "activation": "hashgrid", "width": spec.hash_width, "depth": spec.hash_depth, "hash_levels": 16,
-            "hash_table_log2": spec.hash_table_log2, "hash_features": 2, "hash_base": max(2, min(16, n // 4)), "hash_max_res": n}
+        return make_arch("relu-ffn", **common, ffn_features=128, ffn_sigma=5.0 * n / 256)
+    return make_arch("hashgrid", **{**common, "width": spec.hash_width, "depth": spec.hash_depth}, hash_levels=16,
+                     hash_table_log2=spec.hash_table_log2, hash_features=2, hash_base=max(2, min(16, n // 4)), hash_max_res=n)
+
+
+def seeded(seed: int) -> None:
+    """Same weights for the same architecture and seed, whatever ran before."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def parse_archs(text: str | None) -> list[str] | None:
+    """'spder,siren' -> ['spder', 'siren'], checked against the known architectures."""
+    if text is None:
+        return None
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [n for n in names if n not in ARCH_NAMES]
+    if not names or bad:
+        raise ValueError(f"unknown architecture {bad[0] if bad else text!r}; choose from {', '.join(ARCH_NAMES)}")
+    return list(dict.fromkeys(names))
 
 
 def make(name: str, in_features: int, out_features: int, grid: Sequence[int], spec: NetSpec, seed: int,

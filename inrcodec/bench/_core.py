@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..metrics import psnr_from_mse
+from ..nn.coords import forward_chunks
 
 
 @dataclass
@@ -55,30 +56,6 @@ def parse_steps(text: str | None) -> list[int] | None:
     if not steps or steps[0] < 1 or steps[-1] > 1_000_000:
         raise ValueError(f"--steps must list step counts in 1..1000000, got {text!r}")
     return steps
-
-
-def parse_archs(text: str | None) -> list[str] | None:
-    """'spder,siren' -> ['spder', 'siren'], checked against the known architectures."""
-    from ._archs import ARCH_NAMES
-
-    if text is None:
-        return None
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    bad = [n for n in names if n not in ARCH_NAMES]
-    if not names or bad:
-        raise ValueError(f"unknown architecture {bad[0] if bad else text!r}; choose from {', '.join(ARCH_NAMES)}")
-    return list(dict.fromkeys(names))
-
-
-def pick_device(name: str) -> torch.device:
-    """'auto' -> CUDA when present, else CPU; an explicit device must exist."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("--device mps: no MPS device is available")
-    return torch.device(name)
 
 
 Record = Callable[[int, nn.Module, torch.Tensor], dict]  # (step, model, prediction on the fit coords) -> row fields
@@ -134,14 +111,4 @@ def fit_recording(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, 
 
 def predict(model: nn.Module, coords: torch.Tensor, chunk: int = 1 << 16) -> np.ndarray:
     """Model output on `coords` in chunks, without autograd, as float64 numpy (n, channels)."""
-    outs = []
-    with torch.no_grad():
-        for s in range(0, coords.shape[0], chunk):
-            outs.append(model(coords[s:s + chunk]).double().cpu().numpy())
-    return np.concatenate(outs, axis=0)
-
-
-def seeded(seed: int) -> None:
-    """Same weights for the same architecture and seed, whatever ran before."""
-    torch.manual_seed(seed)
-    np.random.seed(seed % (2**32))
+    return np.concatenate([out.double().cpu().numpy() for _, _, out in forward_chunks(model, coords, chunk)], axis=0)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..container import write_atomic
 from ..errors import OutputExistsError
+from ..files import write_atomic
 from ._core import BenchOptions, TaskOutput
 
 PSNR_NOTE = ("PSNR = 10·log10(4 / MSE) on samples in [-1, 1]. The paper's code computes 20·log10(255 / MSE) "
@@ -72,7 +72,7 @@ def _clean(value):
 
 def write_outputs(out_dir: str, opts: BenchOptions, output: TaskOutput, force: bool, command: str | None) -> list[dict]:
     """Add provenance to every row and write TASK.json, TASK.md and the task's PNGs; returns the rows."""
-    from ._core import pick_device
+    from ..nn.device import pick_device
 
     device = str(pick_device(opts.device))
     machine = machine_info(device)

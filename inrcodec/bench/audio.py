@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..grid import grid_coords
 from ..metrics import rho_ag, snr
+from ..nn.coords import grid_coords
+from ..nn.device import pick_device
 from . import register
 from ._archs import LABELS, NetSpec, make
-from ._core import BenchOptions, TaskOutput, fit_recording, pick_device
+from ._core import BenchOptions, TaskOutput, fit_recording
 from ._data import audio, input_name, loudest_window, shared_media
 from ._report import arch_table, loss_curves_png
 

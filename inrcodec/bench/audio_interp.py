@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..grid import axis_positions
 from ..metrics import mse, psnr, rho_ag, snr
+from ..nn.coords import axis_positions
+from ..nn.device import pick_device
 from . import register
 from ._archs import NetSpec, make
-from ._core import BenchOptions, TaskOutput, fit_recording, pick_device, predict
+from ._core import BenchOptions, TaskOutput, fit_recording, predict
 from ._report import figure_png, mean_std, pyplot, table
 from .audio import CPU, PAPER, label, loudest_clips, variants
 

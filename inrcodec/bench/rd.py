@@ -71,7 +71,7 @@ def spdr_point(pixels: np.ndarray, bpp: float, steps: int, seed: int, device: st
 def coin_point(pixels: np.ndarray, max_bytes: int, steps: int, seed: int, device: str, folder: str) -> dict | None:
     """The widest SIREN (depth COIN_DEPTH, 16-bit weights) whose compact file fits `max_bytes`."""
     import inrcodec
-    from inrcodec import container
+    from inrcodec.format import container
 
     def pack(res) -> bytes:
         header, tensors = container.unpack(res.data)

@@ -12,11 +12,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..grid import grid_coords
 from ..metrics import mse, psnr, rho_ag
+from ..nn.coords import grid_coords
+from ..nn.device import pick_device
 from . import register
 from ._archs import LABELS, NetSpec, make
-from ._core import BenchOptions, TaskOutput, fit_recording, pick_device, predict
+from ._core import BenchOptions, TaskOutput, fit_recording, predict
 from ._data import input_name, load_pil, square_crop, to_unit
 from ._report import figure_png, mean_std, pyplot, table
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..grid import axis_positions
 from ..metrics import mse, psnr, psnr_from_mse, rho_ag
+from ..nn.coords import axis_positions
+from ..nn.device import pick_device
 from . import register
 from ._archs import LABELS, NetSpec, make
-from ._core import BenchOptions, TaskOutput, fit_recording, pick_device, predict
+from ._core import BenchOptions, TaskOutput, fit_recording, predict
 from ._data import input_name, shared_media, video
 from ._report import figure_png, mean_std, pyplot, table
 

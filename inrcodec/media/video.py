@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import cast
 import numpy as np
 
 from ..errors import MediaError, OutputExistsError
+from ..files import atomic_folder, atomic_path
 from ..signal import Signal
 from .audio import select_range
 
@@ -138,21 +137,8 @@ def save_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: Fract
     if is_frames_folder(path):
         return _save_folder(target, frames, force)
     fmt, codec, pix = FILE_TARGETS[target.suffix.lower()]
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else ".")
-    os.close(fd)
-    try:
-        n = _encode_file(tmp, fmt, codec, pix, frames, fps, DEFAULT_CRF if crf is None else crf)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-        return n
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(target, force=True) as tmp:
+        return _encode_file(os.fspath(tmp), fmt, codec, pix, frames, fps, DEFAULT_CRF if crf is None else crf)
 
 
 def _encode_file(tmp: str, fmt: str, codec: str, pix: str, frames: Iterable[np.ndarray], fps: Fraction, crf: int) -> int:
@@ -196,25 +182,11 @@ def _save_folder(target: Path, frames: Iterable[np.ndarray], force: bool) -> int
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise MediaError(f"output folder {parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-    try:
+    with atomic_folder(target, force=True) as tmp:
         n = 0
         for rgb in frames:
             Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(tmp / FRAME_NAME.format(n), format="PNG")
             n += 1
         if n == 0:
             raise MediaError("no frames to write")
-        os.chmod(tmp, 0o777 & ~_umask())
-        if target.exists() and force:
-            shutil.rmtree(target)
-        os.replace(tmp, target)
         return n
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

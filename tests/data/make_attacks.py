@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, os.fspath(ROOT))
 
 from inrcodec import errors  # noqa: E402
-from inrcodec.container import SIGNATURE, pack  # noqa: E402
-from inrcodec.header import canonical_json  # noqa: E402
-from inrcodec.safety import expected_tensors  # noqa: E402
+from inrcodec.format.container import SIGNATURE, pack  # noqa: E402
+from inrcodec.format.header import canonical_json  # noqa: E402
+from inrcodec.format.limits import expected_tensors  # noqa: E402
 
 ATTACK_DIR = Path(__file__).with_name("attacks")
 MANIFEST = "MANIFEST.json"
@@ -516,7 +516,7 @@ def absurd_outputs(b: Base) -> Iterator[Case]:
 
 def pack_unchecked(header: dict, tensors: dict) -> bytes:
     """A correctly framed file whose header is valid for the container (checked) and tensors are not."""
-    from inrcodec.header import validate_header
+    from inrcodec.format.header import validate_header
 
     validate_header(header)
     return assemble(canonical_json(header), zstd(safetensors.numpy.save(tensors)))
@@ -534,7 +534,8 @@ def bases() -> dict[str, Base]:
 
 def _check(base_name: str, case: Case) -> None:
     """Refuse to emit a case its expected error does not stop (torch-free reader checks only)."""
-    from inrcodec import container, safety
+    from inrcodec.format import container
+    from inrcodec.format import limits as safety
 
     expected = getattr(errors, case.error)
     try:

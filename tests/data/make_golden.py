@@ -57,7 +57,7 @@ def build_golden() -> tuple[dict, dict[str, np.ndarray]]:
 
 def golden_bytes() -> bytes:
     """The golden file as this checkout's writer produces it."""
-    from inrcodec.container import pack
+    from inrcodec.format.container import pack
 
     return pack(*build_golden())
 

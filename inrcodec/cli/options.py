@@ -1,0 +1,87 @@
+"""Pieces every spdr command shares: error handling, signals, size parsing, output names. No maths here."""
+
+from __future__ import annotations
+
+import signal as signals
+import sys
+import traceback
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from ..errors import SpdrError
+from ..files import check_output
+
+__all__ = ["check_output", "default_decode_name", "echo_notices", "handle_errors", "out_path", "parse_size"]
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt (so `except Exception` never swallows it)."""
+
+
+def _sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests (tests/test_interrupts.py)
+    raise Terminated()
+
+
+def handle_errors(fn):
+    """One-line `Error: ...` and exit 1 for expected failures; traceback only with -v."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        verbose = kwargs.pop("verbose", False)
+        signals.signal(signals.SIGTERM, _sigterm)
+        signals.signal(signals.SIGINT, signals.default_int_handler)  # even when started with SIGINT ignored (background jobs, CI)
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(130)
+        except Terminated:
+            click.echo("Error: terminated", err=True)
+            sys.exit(143)
+        except (SpdrError, ValueError, OSError, MemoryError) as e:
+            if verbose:
+                traceback.print_exc()
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            click.echo(f"Error: {msg}", err=True)
+            sys.exit(1)
+
+    wrapper = click.option("-v", "--verbose", is_flag=True, help="Show a traceback on errors.")(wrapper)
+    return wrapper
+
+
+def out_path(src: str, out: str | None, suffix: str) -> Path:
+    return Path(out) if out else Path(src).with_suffix(suffix)
+
+
+def default_decode_name(src: str, scale: float | None, size: str | None, gradient: bool) -> Path:
+    """photo.spdr -> photo.decoded.png, photo_x4.png, photo_640x480.png or photo.gradient.png."""
+    p = Path(src)
+    if gradient:
+        return p.with_name(p.stem + ".gradient.png")
+    if scale is not None:
+        return p.with_name(f"{p.stem}_x{scale:g}.png")
+    if size is not None:
+        return p.with_name(f"{p.stem}_{size.lower()}.png")
+    return p.with_name(p.stem + ".decoded.png")
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter("expected WxH, e.g. 1920x1080", param_hint="--size") from None
+    if w < 1 or h < 1:
+        raise click.BadParameter("width and height must be at least 1", param_hint="--size")
+    return h, w
+
+
+
+
+def echo_notices(notices: list[str]) -> None:
+    """Each place where spdr did other than asked, one `note:` line on stderr (also in --json as "notices")."""
+    for line in notices:
+        click.echo(f"note: {line}", err=True)

@@ -1,0 +1,48 @@
+"""Progress reporting: a tqdm bar on a terminal, plain lines elsewhere (CI, pipes), nothing with -q."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class ProgressReporter:
+    """Callable with (phase, step, total, loss, seconds); shows step, PSNR and ETA."""
+
+    def __init__(self, quiet: bool = False, stream=None, line_every: float = 5.0):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.line_every = line_every
+        self._bar = None
+        self._phase = None
+        self._last_line = 0.0
+
+    def __call__(self, phase: str, step: int, total: int, loss: float, seconds: float) -> None:
+        if self.quiet:
+            return
+        from ..metrics import psnr_from_mse
+
+        db = psnr_from_mse(loss)
+        if self.tty:
+            from tqdm import tqdm
+
+            if phase != self._phase:
+                self.close()
+                self._bar = tqdm(total=total, desc=phase, unit="step", file=self.stream, leave=False, dynamic_ncols=True)
+                self._phase = phase
+            assert self._bar is not None
+            self._bar.n = step
+            self._bar.set_postfix_str(f"PSNR {db:.2f} dB", refresh=True)
+            return
+        now = time.monotonic()
+        if phase != self._phase or step == total or now - self._last_line >= self.line_every:
+            eta = seconds / max(step, 1) * (total - step)
+            print(f"{phase}: step {step}/{total}, PSNR {db:.2f} dB, {seconds:.0f} s, ETA {eta:.0f} s", file=self.stream, flush=True)
+            self._phase = phase
+            self._last_line = now
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

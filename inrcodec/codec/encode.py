@@ -1,0 +1,103 @@
+"""The plain encoder: a coordinate SPDER (or a baseline MLP) fitted to every sample, quantized, packed.
+
+Signal -> resolved preset -> fit (train/fit.py) -> optional quantization-aware tuning (train/qat.py)
+-> integers + scales (nn/quantize.py) -> .spdr 1.0 bytes (format/container.py) -> measured by decoding.
+Rate control (`--bpp`, rate/bpp.py) is the other encoder; api.py chooses between them.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+
+import torch
+
+from ..format import container, limits
+from ..nn.coords import grid_coords
+from ..nn.device import pick_device
+from ..nn.quantize import bit_plan, dequantize_state, quantize_state
+from ..nn.registry import build_model, count_parameters, make_arch
+from ..signal import AXES, Signal
+from ..train.fit import FitOptions, fit, full_loss
+from ..train.qat import attach_fake_quant, detach_fake_quant
+from .audio import value_map
+from .presets import EncodeConfig, Resolved, resolve
+from .result import EncodeResult, build_header, coord_scales, finish
+
+Progress = Callable[[str, int, int, float, float], None]  # (phase, step, total, loss, seconds)
+
+
+def eval_interval(samples: int, batch: int | None) -> int:
+    """Minibatch steps between full-data losses: every two passes over the data, at least 25.
+
+    One full evaluation costs about a third of samples / batch training steps, so this keeps it
+    under a sixth of the fit however long the clip is.
+    """
+    return 25 if not batch else max(25, 2 * -(-samples // batch))
+
+
+def plain_arch(config: EncodeConfig, r: Resolved, in_features: int, channels: int) -> dict:
+    """The header's arch for a preset encode: SPDER (or the chosen baseline) at the resolved size."""
+    extras: dict = {}
+    if config.activation == "relu-pe":
+        extras["pe_frequencies"] = 10
+    if config.activation == "relu-ffn":
+        extras.update(ffn_features=max(16, r.width // 2), ffn_sigma=10.0)
+    return make_arch(config.activation, in_features, channels, r.width, r.depth, damping=r.damping, **extras)
+
+
+def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progress: Progress | None = None) -> EncodeResult:
+    """Fit, quantize and pack `signal` as format 1.0; PSNR and rho_AG are measured by decoding the bytes."""
+    device = pick_device(config.device)
+    axes = AXES[signal.modality]
+    r = resolve(config, signal.num_samples, signal.channels, len(axes), signal.modality)
+    torch.manual_seed(config.seed)
+    arch = plain_arch(config, r, len(axes), signal.channels)
+    limits.check_arch_size(arch)
+    model = build_model(arch).to(device)
+    coords = grid_coords(signal.grid_shape, coord_scales(signal.modality), device=device)
+    fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
+    values = torch.from_numpy(fit_values).to(device)
+    start = time.perf_counter()
+    budget = config.time_limit
+    float_budget = None if budget is None else budget * (0.8 if r.qat_steps else 1.0)
+    notices = list(r.notices)
+
+    def phase(name: str):
+        return None if progress is None else (lambda s, n, loss, t: progress(name, s, n, loss, t))
+
+    every = eval_interval(signal.num_samples, r.batch_size)
+    fopts = FitOptions(steps=r.steps, lr=r.lr, time_limit=float_budget, seed=config.seed, batch_size=r.batch_size, eval_every=every)
+    result = fit(model, coords, values, fopts, phase("fit"))
+    notices += result.notices
+    float_loss = result.best_loss * value_header["scale"][0] ** 2  # MSE at the original level
+    steps = result.steps
+    plan = bit_plan(model, r.bits)
+    if r.qat_steps:
+        tuned = copy.deepcopy(model)
+        attach_fake_quant(tuned, plan)
+        remaining = None if budget is None else max(0.0, budget - (time.perf_counter() - start))
+        if remaining is None or remaining > 0:
+            qopts = FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1, batch_size=r.batch_size,
+                               eval_every=every)
+            qres = fit(tuned, coords, values, qopts, phase("quantize"))
+            steps += qres.steps
+            notices += [n for n in qres.notices if n not in notices]
+        detach_fake_quant(tuned)
+        model = tuned if _quantized_loss(tuned, plan, coords, values) <= _quantized_loss(model, plan, coords, values) else model
+    tensors, quant = quantize_state(model.cpu(), plan)
+    header = build_header(signal, arch, quant, value_header, preset=config.preset, steps=steps, seed=config.seed, lr=r.lr,
+                          batch_size=r.batch_size)
+    data = container.pack(header, tensors)
+    seconds = time.perf_counter() - start
+    measure_on = device if signal.modality != "image" else torch.device("cpu")
+    return finish(signal, data, steps=steps, seconds=seconds, params=count_parameters(model), float_mse=float_loss, resolved=r,
+                  device=measure_on, notices=notices)
+
+
+def _quantized_loss(model: torch.nn.Module, plan: dict, coords: torch.Tensor, values: torch.Tensor) -> float:
+    probe = copy.deepcopy(model).cpu()
+    tensors, quant = quantize_state(probe, plan)
+    probe.load_state_dict(dequantize_state(tensors, quant))
+    return full_loss(probe.to(coords.device), coords, values)

@@ -1,0 +1,87 @@
+"""What every encoder returns, and the one place a header is assembled and a written file is measured.
+
+Both encoders (the plain preset path, codec/encode.py, and rate control, rate/bpp.py) build their
+header with `build_header` and their result with `finish`, which decodes the packed bytes: the PSNR
+an encode reports is always the PSNR of what a decoder renders from the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .._version import __version__
+from ..format import container, limits
+from ..metrics import psnr_from_mse
+from ..signal import AXES, Signal
+from .audio import measure_audio
+from .image import measure_image
+from .presets import Resolved
+from .video import measure_video
+
+COORD_SCALES = {"image": 1.0, "audio": 100.0, "video": 1.0}  # audio: the paper's [-100, 100] time axis
+
+
+@dataclass
+class EncodeResult:
+    """The written bytes and the facts `spdr encode` reports (measured from those bytes)."""
+
+    data: bytes
+    header: dict
+    steps: int
+    seconds: float
+    params: int
+    float_psnr_db: float
+    psnr_db: float
+    rho_ag: float
+    resolved: Resolved
+    snr_db: float | None = None  # audio
+    frame_psnr_db: list[float] | None = None  # video, one per frame
+    notices: list[str] = field(default_factory=list)  # where the encoder did other than asked, one line each
+
+    @property
+    def bytes(self) -> int:
+        return len(self.data)
+
+
+def coord_scales(modality: str) -> list[float]:
+    """Each axis' coordinate scale: the time axis of audio spans [-100, 100], everything else [-1, 1]."""
+    return [COORD_SCALES[modality] if a == "t" else 1.0 for a in AXES[modality]]
+
+
+def build_header(signal: Signal, arch: dict, quant: dict, values: dict | None = None, **encoder) -> dict:
+    """The header of an encode of `signal`: signal facts, coordinates, value mapping, network, quantization.
+
+    `encoder` holds the informative facts (preset, steps, seed, ...); None values are left out and
+    the tool's version is added. Nothing here depends on time or machine, so encodes are reproducible.
+    """
+    c = signal.channels
+    return {
+        "modality": signal.modality,
+        "signal": dict(signal.meta),
+        "coords": {"convention": "pixel-centre", "axes": list(AXES[signal.modality]), "scale": coord_scales(signal.modality)},
+        "values": values or {"offset": [0.0] * c, "scale": [1.0] * c},
+        "arch": dict(arch),
+        "quant": quant,
+        "encoder": {"tool": f"spdr {__version__}", **{k: v for k, v in encoder.items() if v is not None}},
+    }
+
+
+def measure(signal: Signal, data: bytes, device: torch.device) -> dict:
+    """PSNR and rho_AG (and SNR for audio, per-frame PSNR for video) of what a decoder renders from `data`."""
+    checked = limits.read_checked(data)
+    if signal.modality == "audio":
+        return measure_audio(signal, checked, device)
+    if signal.modality == "video":
+        return measure_video(signal, checked, device)
+    return measure_image(signal, checked, device)
+
+
+def finish(signal: Signal, data: bytes, *, steps: int, seconds: float, params: int, float_mse: float, resolved: Resolved,
+           device: torch.device, notices: list[str] | None = None) -> EncodeResult:
+    """The EncodeResult of the packed `data`, its metrics measured by decoding it."""
+    m = measure(signal, data, device)
+    header = container.peek(data)["header"]
+    return EncodeResult(data, header, steps, seconds, params, psnr_from_mse(float_mse), m["psnr_db"], m["rho_ag"], resolved,
+                        m.get("snr_db"), m.get("frame_psnr_db"), list(notices or []))

@@ -1,0 +1,101 @@
+"""Video on the decode runtime: frame rates, output grids for --fps/--scale/--size, lazy frames, measurement.
+
+Frames render a few at a time, so a decode never holds more than one chunk of frames in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import SpdrError
+from ..format.limits import CheckedFile
+from ..media.image import to_pixels
+from ..metrics import mse, psnr_from_mse, rho_ag
+from ..signal import Signal
+from .audio import half_up
+from .runtime import check_output_size, iter_render, load_model
+
+FRAME_CHUNK = 1 << 18  # samples per rendered group of frames (at least one frame)
+
+
+def parse_fps(value: str | float | Fraction) -> Fraction:
+    """'50', '29.97' or '30000/1001' as a positive Fraction."""
+    try:
+        f = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise SpdrError(f"frame rate {value!r} is not a number or a ratio such as 30000/1001") from None
+    if f <= 0 or f > 1_000_000:
+        raise SpdrError(f"frame rate {value} must be in (0, 1000000]")
+    return f
+
+
+def video_grid(header: dict, fps: Fraction | None = None, scale: float | None = None,
+               size: tuple[int, int] | None = None) -> tuple[tuple[int, int, int], Fraction]:
+    """((frames, height, width), fps): frames = round(duration x fps), duration = frames / native fps."""
+    sig = header["signal"]
+    native = Fraction(*sig["fps"])
+    n, h, w = int(sig["frames"]), int(sig["height"]), int(sig["width"])
+    if scale is not None and size is not None:
+        raise SpdrError("use either --scale or --size, not both")
+    out_fps = native if fps is None else Fraction(fps)
+    frames = n if fps is None else max(1, half_up(n * out_fps / native))
+    if size is not None:
+        h, w = (int(v) for v in size)
+    elif scale is not None:
+        h, w = max(1, half_up(h * float(scale))), max(1, half_up(w * float(scale)))
+    return (frames, h, w), out_fps
+
+
+def duration_seconds(header: dict) -> float:
+    """Length of an audio or video file's signal in seconds (0 for images)."""
+    sig = header["signal"]
+    if header["modality"] == "audio":
+        return sig["samples"] / sig["sample_rate"]
+    if header["modality"] == "video":
+        return float(sig["frames"] * Fraction(sig["fps"][1], sig["fps"][0]))
+    return 0.0
+
+
+def iter_frames(model: nn.Module, header: dict, shape: tuple[int, int, int], device: torch.device) -> Iterator[np.ndarray]:
+    """uint8 RGB frames (h, w, 3) of the grid `shape`, rendered a few frames at a time."""
+    t, h, w = shape
+    per = max(1, FRAME_CHUNK // (h * w))
+    for f0 in range(0, t, per):
+        f1 = min(t, f0 + per)
+        block = np.empty(((f1 - f0) * h * w, 3), dtype=np.uint8)
+        for s, e, chunk in iter_render(model, header, shape, f0 * h * w, f1 * h * w, device):
+            block[s - f0 * h * w:e - f0 * h * w] = to_pixels(chunk, 8)
+        yield from block.reshape(f1 - f0, h, w, 3)
+
+
+class VideoDecode:
+    """A resolved video render request: the grid and frame rate, and the frames on demand (nothing rendered yet)."""
+
+    def __init__(self, checked: CheckedFile, fps: Fraction | None = None, scale: float | None = None,
+                 size: tuple[int, int] | None = None, device: torch.device = torch.device("cpu"), force: bool = False):
+        self.header = checked.header
+        self.shape, self.fps = video_grid(checked.header, fps, scale, size)
+        check_output_size("video", self.shape, force)
+        self.model = load_model(checked.header, checked.tensors)
+        self.device = device
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """uint8 RGB frames (h, w, 3), one at a time."""
+        return iter_frames(self.model, self.header, self.shape, self.device)
+
+
+def measure_video(signal: Signal, checked: CheckedFile, device: torch.device) -> dict:
+    """PSNR over all frames, mean rho_AG, and each frame's PSNR, of the decoded frames."""
+    errors, rhos = [], []
+    for i, frame in enumerate(VideoDecode(checked, device=device, force=True).frames()):
+        got = frame.astype(np.float64) / 127.5 - 1.0
+        ref = to_pixels(signal.data[i], 8).astype(np.float64) / 127.5 - 1.0
+        errors.append(mse(got, ref))
+        rhos.append(rho_ag(got, ref, axes=(0, 1)))
+    return {"psnr_db": psnr_from_mse(float(np.mean(errors))), "rho_ag": float(np.mean(rhos)),
+            "frame_psnr_db": [psnr_from_mse(m) for m in errors]}

@@ -1,0 +1,265 @@
+"""The .spdr container, format 1.0: bytes in, bytes out, every field checked. Imports no torch.
+
+All integers are little-endian. docs/format.md is the normative text; this table is its summary.
+
+=========== ============ ==================================================================
+Field       Size         Content
+=========== ============ ==================================================================
+signature   9            b"\\x89SPDR\\r\\n\\x1a\\n" (PNG-style: high bit, name, CR LF, ^Z, LF)
+major       u8           1; readers refuse any other major version
+minor       u8           0; readers of 1.x read any minor of major 1
+flags       u16          reserved, must be 0 in 1.x
+header_len  u32          1..MAX_HEADER_BYTES (65536), checked before the header is read
+header      header_len   canonical UTF-8 JSON, see inrcodec.header.validate_header
+payload_len u32          length of the next field
+payload     payload_len  one zstd frame (content size and checksum present) of safetensors
+crc32       u32          zlib.crc32 of every byte before this field
+=========== ============ ==================================================================
+
+No byte may follow the CRC32. For each tensor NAME in header["quant"]["tensors"] the safetensors
+holds exactly "NAME" (int8 for bits <= 8, int16 for bits 10..16, float32 for bits 32) and
+"NAME.scale" (float32, shape scale_shape): the dequantized weight is NAME * NAME.scale.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+from typing import Any
+
+import numpy as np
+import safetensors.numpy
+import zstandard
+
+from .. import files
+from ..errors import (
+    BadSignature,
+    ChecksumMismatch,
+    HeaderInvalid,
+    HeaderTooLarge,
+    PayloadError,
+    ReservedFlagsSet,
+    TensorMismatch,
+    TrailingBytes,
+    TruncatedFile,
+    UnsupportedVersion,
+)
+from .compact import compress_header, decode_payload, decompress_header, encode_payload
+from .geometry import tensor_dtype
+from .header import MAX_HEADER_BYTES, canonical_json, parse_header, validate_header
+
+__all__ = [
+    "MAJOR",
+    "MAX_FILE_BYTES",
+    "MAX_PAYLOAD_BYTES",
+    "MINOR",
+    "SIGNATURE",
+    "check_tensors",
+    "pack",
+    "peek",
+    "unpack",
+]
+
+SIGNATURE = b"\x89SPDR\r\n\x1a\n"
+MAJOR = 1
+MINOR = 0  # what plain writes carry; compact writes (format/compact.py) are 1.1
+COMPACT_MINOR = 1
+MAX_PAYLOAD_BYTES = 256 * 2**20
+MAX_FILE_BYTES = files.MAX_FILE_BYTES
+# Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
+# tensor (a tensor and its scale are two), enough for 4096 tensors with 128-character names.
+PAYLOAD_SLACK_BYTES = 2**20
+PAYLOAD_SLACK_PER_TENSOR = 256
+ZSTD_LEVEL = 19
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_FIXED = struct.Struct("<9sBBHI")  # signature, major, minor, flags, header_len
+
+
+def _payload_bound(header: dict) -> int:
+    """Largest decompressed payload the header's tensors can justify (the bomb guard)."""
+    specs = header["quant"]["tensors"]
+    total = PAYLOAD_SLACK_BYTES + 2 * PAYLOAD_SLACK_PER_TENSOR * len(specs)
+    for spec in specs.values():
+        total += math.prod(spec["shape"]) * tensor_dtype(spec["bits"]).itemsize
+        total += math.prod(spec["scale_shape"]) * 4
+    return total
+
+
+def check_tensors(header: dict, tensors: dict[str, Any]) -> None:
+    """Raise TensorMismatch unless `tensors` is exactly what header["quant"] describes."""
+    specs = header["quant"]["tensors"]
+    expected = set(specs) | {f"{name}.scale" for name in specs}
+    missing = sorted(expected - set(tensors))
+    if missing:
+        raise TensorMismatch(f"tensor '{missing[0]}' is missing")
+    extra = sorted(set(tensors) - expected, key=str)
+    if extra:
+        raise TensorMismatch(f"tensor '{extra[0]}' is not listed in the header")
+    for name, spec in specs.items():
+        bits = spec["bits"]
+        for key, shape, dtype in ((name, spec["shape"], tensor_dtype(bits)),
+                                  (f"{name}.scale", spec["scale_shape"], np.dtype(np.float32))):
+            arr = tensors[key]
+            if not isinstance(arr, np.ndarray):
+                raise TensorMismatch(f"tensor '{key}' is a {type(arr).__name__}, not a numpy array")
+            if arr.dtype != dtype:
+                raise TensorMismatch(f"tensor '{key}' has dtype {arr.dtype}, header needs {dtype}"
+                                     f" ({bits} bits)")
+            if list(arr.shape) != list(shape):
+                raise TensorMismatch(f"tensor '{key}' has shape {list(arr.shape)}, header says "
+                                     f"{list(shape)}")
+        q, scale = tensors[name], tensors[f"{name}.scale"]
+        if not (np.isfinite(scale).all() and (scale > 0).all()):
+            raise TensorMismatch(f"tensor '{name}.scale' holds a non-finite or non-positive scale")
+        if bits == 32:
+            if not np.isfinite(q).all():
+                raise TensorMismatch(f"tensor '{name}' holds a non-finite value")
+            if not (scale == 1.0).all():
+                raise TensorMismatch(f"tensor '{name}.scale' must be 1.0 for 32-bit tensors")
+        elif q.size:
+            limit = 2 ** (bits - 1) - 1
+            low, high = int(q.min()), int(q.max())
+            if low < -limit or high > limit:
+                raise TensorMismatch(f"tensor '{name}' holds values in {low}..{high}, outside "
+                                     f"-{limit}..{limit} for {bits} bits")
+
+
+def pack(header: dict, tensors: dict[str, np.ndarray], compact: bool = False) -> bytes:
+    """Validate `header` and `tensors`, then return the complete .spdr file bytes.
+
+    compact=True writes format 1.1: the header compressed against the format's dictionary, and
+    the payload range-coded when header["quant"]["coding"] is "rc" (format/compact.py).
+    """
+    validate_header(header)
+    raw_header = canonical_json(header)
+    if len(raw_header) > MAX_HEADER_BYTES:
+        raise HeaderTooLarge(f"header is {len(raw_header)} bytes, limit {MAX_HEADER_BYTES}")
+    check_tensors(header, tensors)
+    if compact or header["quant"].get("coding"):
+        packed = compress_header(raw_header)
+        payload = (encode_payload(header, tensors) if header["quant"].get("coding") == "rc"
+                   else _zstd_safetensors(header, tensors))
+        out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, COMPACT_MINOR, 0, len(packed)), packed,
+                        struct.pack("<I", len(payload)), payload])
+        return out + struct.pack("<I", zlib.crc32(out))
+    payload = _zstd_safetensors(header, tensors)
+    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, MINOR, 0, len(raw_header)), raw_header,
+                    struct.pack("<I", len(payload)), payload])
+    return out + struct.pack("<I", zlib.crc32(out))
+
+
+def _zstd_safetensors(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
+    """The 1.0 payload: one zstd frame of safetensors bytes."""
+    body = safetensors.numpy.save({k: np.require(v, requirements="C") for k, v in tensors.items()})
+    if len(body) > min(MAX_PAYLOAD_BYTES, _payload_bound(header)):
+        raise PayloadError(f"tensors need {len(body)} bytes, limit "
+                           f"{min(MAX_PAYLOAD_BYTES, _payload_bound(header))}")
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True,
+                                          write_content_size=True)
+    return compressor.compress(body)
+
+
+def _split(data: bytes) -> tuple[dict, bytes, dict]:
+    """Check everything up to and including the header; return header, payload and sizes."""
+    data = bytes(data)
+    n = len(data)
+    if data[:len(SIGNATURE)] != SIGNATURE[:n]:
+        raise BadSignature("not a .spdr file (bad signature)")
+    if n < _FIXED.size:
+        raise TruncatedFile(f"file truncated: fixed fields need {_FIXED.size} bytes, {n} present")
+    _, major, minor, flags, header_len = _FIXED.unpack_from(data)
+    if major != MAJOR:
+        raise UnsupportedVersion(f"file is spdr format {major}.x; this spdr reads {MAJOR}.x")
+    if flags:
+        raise ReservedFlagsSet(f"reserved flags 0x{flags:04x} set; format {MAJOR}.x needs 0")
+    if header_len > MAX_HEADER_BYTES:
+        raise HeaderTooLarge(f"header length {header_len} exceeds the limit {MAX_HEADER_BYTES}")
+    if header_len == 0:
+        raise HeaderInvalid("header length is 0")
+    pos = _FIXED.size
+    if n - pos < header_len + 4:
+        raise TruncatedFile(f"file truncated: header needs {header_len + 4} bytes, "
+                            f"{n - pos} left")
+    raw_header = data[pos:pos + header_len]
+    pos += header_len
+    (payload_len,) = struct.unpack_from("<I", data, pos)
+    pos += 4
+    if n - pos < payload_len + 4:
+        raise TruncatedFile(f"file truncated: payload and checksum need {payload_len + 4} bytes, "
+                            f"{n - pos} left")
+    if n - pos > payload_len + 4:
+        raise TrailingBytes(f"{n - pos - payload_len - 4} unexpected bytes after the checksum")
+    (stored,) = struct.unpack_from("<I", data, n - 4)
+    actual = zlib.crc32(memoryview(data)[:n - 4])
+    if stored != actual:
+        raise ChecksumMismatch(f"checksum mismatch: file says 0x{stored:08x}, "
+                               f"contents give 0x{actual:08x} (file corrupted)")
+    if minor >= COMPACT_MINOR and raw_header[:4] == _ZSTD_MAGIC:
+
+        raw_header = decompress_header(raw_header, MAX_HEADER_BYTES)
+    header = parse_header(raw_header)
+    if minor < COMPACT_MINOR and "coding" in header["quant"]:
+        raise HeaderInvalid(f"header field 'quant.coding' needs format 1.{COMPACT_MINOR}, file says {major}.{minor}")
+    sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
+             "payload_bytes": payload_len}
+    return header, data[pos:pos + payload_len], sizes
+
+
+def _decompress(header: dict, payload: bytes) -> bytes:
+    """Decompress the one zstd frame after checking its declared size against both caps."""
+    if payload[:4] != _ZSTD_MAGIC:
+        raise PayloadError("payload is not a zstd frame (bad frame magic)")
+    try:
+        params = zstandard.get_frame_parameters(payload)
+    except zstandard.ZstdError as exc:
+        raise PayloadError(f"payload zstd frame header is invalid: {exc}") from None
+    size = params.content_size
+    if size == zstandard.CONTENTSIZE_UNKNOWN:
+        raise PayloadError("payload zstd frame does not declare its content size")
+    if not params.has_checksum:
+        raise PayloadError("payload zstd frame has no content checksum")
+    limit = min(MAX_PAYLOAD_BYTES, _payload_bound(header))
+    if size > limit:
+        raise PayloadError(f"payload declares {size} bytes of content, limit {limit} "
+                           "(refused before decompressing)")
+    try:
+        body = zstandard.ZstdDecompressor().decompress(payload, max_output_size=limit,
+                                                       allow_extra_data=False)
+    except zstandard.ZstdError as exc:
+        raise PayloadError(f"payload zstd frame is corrupt: {exc}") from None
+    if len(body) != size:
+        raise PayloadError(f"payload decompressed to {len(body)} bytes, frame declares {size}")
+    return body
+
+
+def _load_safetensors(body: bytes) -> dict[str, np.ndarray]:
+    """Parse safetensors bytes, refusing metadata; any parser failure becomes PayloadError."""
+    if len(body) >= 8:
+        head_len = int.from_bytes(body[:8], "little")
+        if b'"__metadata__"' in body[8:8 + min(head_len, len(body))]:
+            raise TensorMismatch("payload carries safetensors metadata, which .spdr forbids")
+    try:
+        loaded = safetensors.numpy.load(body)
+    except Exception as exc:  # noqa: BLE001 - the parser's error types differ across versions
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PayloadError(f"payload is not valid safetensors: {text}") from None
+    return {name: np.array(loaded[name]) for name in sorted(loaded)}  # writable copies
+
+
+def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """Parse and verify a whole .spdr file; return (header, tensors)."""
+    header, payload, _ = _split(data)
+    if header["quant"].get("coding") == "rc":
+
+        tensors = decode_payload(header, payload)
+    else:
+        tensors = _load_safetensors(_decompress(header, payload))
+    check_tensors(header, tensors)
+    return header, tensors
+
+
+def peek(data: bytes) -> dict:
+    """Header and sizes of a .spdr file, CRC checked but payload not decompressed."""
+    header, _, sizes = _split(data)
+    return {**sizes, "header": header}

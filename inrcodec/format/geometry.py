@@ -1,0 +1,85 @@
+"""Tensor geometry: what a header's network stores, computed from the header alone. Imports no torch.
+
+Readers size a file's network from these numbers before allocating anything (format/limits.py), and
+tests/test_verify.py checks them against the real torch modules (inrcodec.nn) for every network kind.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MLP_ACTIVATIONS = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
+MLP_EXTRAS = {"pe_frequencies", "ffn_features", "ffn_sigma"}
+GRID_EXTRAS = {"grid_levels", "grid_height", "grid_width", "grid_interp"}
+
+
+def tensor_dtype(bits: int) -> np.dtype:
+    """Storage dtype of a quantized tensor with `bits` bits."""
+    return np.dtype(np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.float32)
+
+
+def level_shapes(height: int, width: int, levels: int) -> list[tuple[int, int]]:
+    """Grid size of each latent level: the native size halved, rounding up, once per level."""
+    return [(math.ceil(height / 2**lv), math.ceil(width / 2**lv)) for lv in range(levels)]
+
+
+def is_grid_arch(arch: dict) -> bool:
+    """A latent-grid network (format 1.1): latents sampled at the coordinates feed a small SPDER."""
+    return "grid_levels" in arch
+
+
+def grid_level_shapes(arch: dict) -> list[tuple[int, int]]:
+    """The latent levels of a grid arch, finest first."""
+    return level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"]))
+
+
+def encoding_width(arch: dict) -> int:
+    """Features entering the first layer (after any positional or Fourier encoding, or the latent levels)."""
+    inp = int(arch["in_features"])
+    if is_grid_arch(arch):
+        return int(arch["grid_levels"])
+    if arch["activation"] == "relu-pe":
+        return inp * (1 + 2 * int(arch.get("pe_frequencies", 10)))
+    if arch["activation"] == "relu-ffn":
+        return 2 * int(arch.get("ffn_features", 128))
+    return inp
+
+
+def expected_tensors(arch: dict) -> dict[str, list[int]] | None:
+    """Name -> shape of every stored tensor of the network `arch` builds.
+
+    None for the hash grid, whose table sizes depend on its level resolutions (format/limits.py
+    then checks the declared size, and the decoder sizes the real module on torch's meta device).
+    """
+    act = arch["activation"]
+    extras = set(arch) - {"activation", "damping", "in_features", "out_features", "width", "depth", "omega0", "first_omega0"}
+    width, depth, out = int(arch["width"]), int(arch["depth"]), int(arch["out_features"])
+    shapes: dict[str, list[int]] = {}
+    if is_grid_arch(arch) and act == "spder" and extras <= GRID_EXTRAS:
+        shapes["latents"] = [sum(h * w for h, w in grid_level_shapes(arch))]
+        step = 1
+    elif act in MLP_ACTIVATIONS and extras <= MLP_EXTRAS:
+        if act == "relu-ffn":
+            shapes["encoding.B"] = [int(arch.get("ffn_features", 128)), int(arch["in_features"])]
+        step = 1 if act in ("spder", "siren") else 2  # relu nets interleave parameter-free ReLU modules
+    else:
+        return None
+    fan_in = encoding_width(arch)
+    for layer in range(depth + 1):
+        shapes[f"net.{layer * step}.weight"] = [width, fan_in if layer == 0 else width]
+        shapes[f"net.{layer * step}.bias"] = [width]
+    shapes[f"net.{(depth + 1) * step}.weight"] = [out, width]
+    shapes[f"net.{(depth + 1) * step}.bias"] = [out]
+    return shapes
+
+
+def network_params(shapes: dict[str, list[int]]) -> int:
+    """Number of stored weights."""
+    return sum(math.prod(shape) for shape in shapes.values())
+
+
+def widest_layer(arch: dict) -> int:
+    """Units of the widest activation the renderer holds per sample."""
+    return max(int(arch["width"]), encoding_width(arch))

@@ -1,0 +1,93 @@
+"""The SPDER activation: sin(z) * damping(z), as one autograd function per damping.
+
+A SPDER hidden layer computes z = omega0 * (W x + b) and outputs sin(z) * damping(z). Each
+function saves only z and recomputes in backward, so the gradient is finite at z = 0 for every
+damping (autograd's own sqrt|z| backward is 1/0 there) and backward keeps one tensor per layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+LOG_EPS = 1e-3  # |z| is clamped here for log damping, so log|z| and its slope stay finite
+
+
+def _sqrt_abs_fwd(z: torch.Tensor) -> torch.Tensor:
+    return torch.sin(z) * torch.sqrt(torch.abs(z))
+
+
+def _sqrt_abs_grad(z: torch.Tensor) -> torch.Tensor:
+    # d/dz sin z sqrt|z| = cos z sqrt|z| + sin z sign z / (2 sqrt|z|) = sqrt|z| (cos z + sinc(z)/2)
+    return torch.sqrt(torch.abs(z)) * (torch.cos(z) + 0.5 * torch.sinc(z / math.pi))
+
+
+def _sqrt_relu_fwd(z: torch.Tensor) -> torch.Tensor:
+    return torch.sin(z) * torch.sqrt(torch.relu(z))
+
+
+def _sqrt_relu_grad(z: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt(torch.relu(z)) * (torch.cos(z) + 0.5 * torch.sinc(z / math.pi))
+
+
+def _log_fwd(z: torch.Tensor) -> torch.Tensor:
+    return torch.sin(z) * torch.log(torch.clamp(torch.abs(z), min=LOG_EPS))
+
+
+def _log_grad(z: torch.Tensor) -> torch.Tensor:
+    a = torch.abs(z)
+    inside = (a > LOG_EPS).to(z.dtype)
+    # sin z * d/dz log|z| = sin z / z = sinc(z), zero where the clamp is active
+    return torch.cos(z) * torch.log(torch.clamp(a, min=LOG_EPS)) + inside * torch.sinc(z / math.pi)
+
+
+def _atan_fwd(z: torch.Tensor) -> torch.Tensor:
+    return torch.sin(z) * torch.atan(z)
+
+
+def _atan_grad(z: torch.Tensor) -> torch.Tensor:
+    return torch.cos(z) * torch.atan(z) + torch.sin(z) / (1.0 + z * z)
+
+
+def _sine_fwd(z: torch.Tensor) -> torch.Tensor:
+    return torch.sin(z)
+
+
+def _sine_grad(z: torch.Tensor) -> torch.Tensor:
+    return torch.cos(z)
+
+
+_KERNELS = {
+    "sqrt": (_sqrt_abs_fwd, _sqrt_abs_grad),
+    "sqrt-relu": (_sqrt_relu_fwd, _sqrt_relu_grad),
+    "log": (_log_fwd, _log_grad),
+    "atan": (_atan_fwd, _atan_grad),
+    "none": (_sine_fwd, _sine_grad),
+}
+
+
+def _make_function(damping: str) -> type[torch.autograd.Function]:
+    fwd, grad = _KERNELS[damping]
+
+    class DampedSine(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):  # type: ignore[override]
+            ctx.save_for_backward(z)
+            return fwd(z)
+
+        @staticmethod
+        def backward(ctx, g):  # type: ignore[override]
+            (z,) = ctx.saved_tensors
+            return g * grad(z)
+
+    DampedSine.__name__ = f"DampedSine_{damping.replace('-', '_')}"
+    return DampedSine
+
+
+_FUNCTIONS = {name: _make_function(name) for name in _KERNELS}
+
+
+def damped_sine(z: torch.Tensor, damping: str = "sqrt") -> torch.Tensor:
+    """sin(z) * damping(z) with a finite, recomputed gradient (damping 'none' is SIREN's sine)."""
+    return _FUNCTIONS[damping].apply(z)

@@ -1,0 +1,84 @@
+"""Latent-grid SPDER: a pyramid of integer 2-D latent grids, sampled at any coordinate, feeding a SPDER.
+
+Why: a plain coordinate MLP spends every weight on the whole image, so its rate-distortion curve
+sits far below JPEG; a multi-resolution grid stores local detail where it is, and its integers
+are cheap to entropy-code (benchmarks/results/rd/). Decoding stays resolution-free: each level is
+bilinearly interpolated at the requested pixel-centre coordinates, then the SPDER maps the
+`levels` interpolated values to the output channels.
+
+Architecture (header `arch`, with `grid_levels`, `grid_height`, `grid_width` present):
+
+* level l = 0 .. grid_levels-1 is a ceil(grid_height / 2^l) x ceil(grid_width / 2^l) grid of one
+  feature; all levels are stored as one flat tensor `latents` (level 0 first, each row-major);
+* a point (y, x) in [-1, 1]^2 samples each level with the pixel-centre convention (torch
+  grid_sample, align_corners=False, border padding), giving `grid_levels` features: bilinearly,
+  or bicubically when `grid_interp` is 3 (smoother between samples: +0.1 to +0.45 dB at 1 bpp,
+  benchmarks/results/rd/grid_levers.md);
+* `net.0` (levels -> width), `depth` hidden layers (width -> width), each z = omega * (W f + b)
+  then sin(z) * damping(z) (first layer with first_omega0), then a linear head `net.{depth+1}`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..format.geometry import level_shapes
+from .activations import damped_sine
+
+MAX_LEVELS = 16
+INTERP_MODES = {1: "bilinear", 3: "bicubic"}  # arch "grid_interp" -> grid_sample mode
+
+
+def default_levels(height: int, width: int) -> int:
+    """Levels down to a coarsest grid of about 2 samples on the short side (at most MAX_LEVELS)."""
+    return max(1, min(MAX_LEVELS, int(math.log2(max(2, min(height, width))))))
+
+
+class DampedLinear(nn.Linear):
+    """Linear layer then sin(omega * z) * damping, PyTorch's default initialisation."""
+
+    def __init__(self, fan_in: int, fan_out: int, omega: float, damping: str):
+        super().__init__(fan_in, fan_out)
+        self.omega, self.damping = float(omega), damping
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return damped_sine(self.omega * super().forward(x), self.damping)
+
+
+class LatentGridSPDER(nn.Module):
+    """Latent pyramid + SPDER synthesis; forward(coords (N, 2)) -> (N, out_features)."""
+
+    def __init__(self, arch: dict):
+        super().__init__()
+        if int(arch["in_features"]) != 2:
+            raise ValueError("latent grids are 2-D: in_features must be 2 (images)")
+        self.arch = dict(arch)
+        self.shapes = level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"]))
+        self.sizes = [h * w for h, w in self.shapes]
+        self.latents = nn.Parameter(torch.zeros(sum(self.sizes)))
+        width, depth, levels = int(arch["width"]), int(arch["depth"]), len(self.shapes)
+        damping = arch.get("damping", "sqrt")
+        layers: list[nn.Module] = [DampedLinear(levels, width, float(arch["first_omega0"]), damping)]
+        layers += [DampedLinear(width, width, float(arch["omega0"]), damping) for _ in range(depth)]
+        layers.append(nn.Linear(width, int(arch["out_features"])))
+        self.net = nn.Sequential(*layers)
+
+    def levels(self, latents: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """The latent grids as (1, 1, h, w) views of the flat tensor."""
+        flat = self.latents if latents is None else latents
+        return [g.view(1, 1, h, w) for g, (h, w) in zip(torch.split(flat, self.sizes), self.shapes, strict=True)]
+
+    def features(self, coords: torch.Tensor, latents: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, levels) bilinear samples of every level at coords (N, 2) ordered (y, x)."""
+        g = coords[:, [1, 0]].reshape(1, -1, 1, 2).to(self.latents.dtype)  # grid_sample wants (x, y)
+        mode = INTERP_MODES[int(self.arch.get("grid_interp", 1))]
+        feats = [F.grid_sample(lv, g, mode=mode, padding_mode="border", align_corners=False).reshape(-1)
+                 for lv in self.levels(latents)]
+        return torch.stack(feats, dim=-1)
+
+    def forward(self, coords: torch.Tensor, latents: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self.features(coords, latents))

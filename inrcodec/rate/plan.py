@@ -1,0 +1,89 @@
+"""What rate control decides before fitting: the byte budget, the synthesis network, the levels, the steps.
+
+All numbers here were measured (benchmarks/results/rd/): PLANS gives about a fifth of the budget to
+the network at 8 bits; RateOptions holds the switches whose alternatives were measured and lost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..codec.presets import EncodeConfig
+from ..nn.latentgrid import default_levels
+from ..nn.registry import make_arch
+
+PRESET_STEPS = {"fast": 800, "balanced": 2000, "max": 5000, "paper": 5000}
+# (bytes per channel at which a plan starts, width, depth): network sizes measured in
+# benchmarks/results/rd/rd.md; ~20 % of the budget goes to the network at 8 bits.
+PLANS = ((0, 8, 0), (300, 12, 0), (600, 16, 1), (1200, 24, 1), (4000, 32, 2), (16000, 48, 2))
+OMEGA = 1.0  # latents are O(1) integers: the SPDER's frequency factor stays 1
+LR_REFERENCE_STEPS = 2000  # fits this long or longer use the latent learning rate 1e-2
+
+
+@dataclass(frozen=True)
+class RateOptions:
+    """Rate-control switches, passed as values (benchmarks/rd_levers.py measures the alternatives).
+
+    qat: train the synthesis through its 8-bit rounding (measured no gain: its 8-bit drop is <= 0.01 dB).
+    grid_interp: 1 bilinear latent sampling; 3 bicubic won at 1 bpp but lost at 0.25 and 2 (grid_levers.md).
+    refine_rounds: under 95 % of the budget, train on at most this often.
+    refine_lr: latent learning rate of a refine round, relative to the first fit's (+0.38 dB at 2 bpp, grid_levers.md).
+    polish_rounds: over budget, trim then retrain around the trimmed latents at most this often.
+    """
+
+    qat: bool = False
+    grid_interp: int = 1
+    refine_rounds: int = 3
+    refine_lr: float = 0.5
+    polish_rounds: int = 2
+
+    def __post_init__(self) -> None:
+        if self.grid_interp not in (1, 3):
+            raise ValueError("grid_interp must be 1 (bilinear) or 3 (bicubic)")
+
+
+@dataclass(frozen=True)
+class RatePlan:
+    """What the rate control decided for one image."""
+
+    budget: int
+    width: int
+    depth: int
+    levels: int
+    steps: int
+    net_bits: int = 8
+    bias_bits: int = 8
+    per_row: bool = False
+
+
+def budget_bytes(bpp: float, height: int, width: int) -> int:
+    """Whole-file bytes allowed by `bpp` bits per pixel."""
+    return int(math.floor(bpp * height * width / 8.0))
+
+
+def plan_for(bpp: float, height: int, width: int, channels: int, config: EncodeConfig) -> RatePlan:
+    """Network size from the budget (config.depth overrides), steps from preset or --steps."""
+    budget = budget_bytes(bpp, height, width)
+    per_channel = budget / max(1, channels) * 3 / max(1, channels) ** 0.5
+    w, d = next((pw, pd) for start, pw, pd in reversed(PLANS) if per_channel >= start)
+    steps = PRESET_STEPS.get(config.preset, 2000) if config.steps is None else config.steps
+    return RatePlan(budget, w, d if config.depth is None else config.depth, default_levels(height, width), steps)
+
+
+def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: str, options: RateOptions = RateOptions()) -> dict:
+    """The header's `arch`; grid_interp only when not the default bilinear (older 1.1 readers refuse it)."""
+    return make_arch("spder", 2, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
+                     grid_levels=plan.levels, grid_height=height, grid_width=width,
+                     grid_interp=None if options.grid_interp == 1 else options.grid_interp)
+
+
+def latent_lr(steps: int) -> float:
+    """Adam moves a latent by at most ~lr per step, so short fits get a larger rate (integers must
+    reach several units for high bit rates: at 300 steps and 1e-2 a 6 bpp budget stayed 38 % unused)."""
+    return 1e-2 * max(1.0, LR_REFERENCE_STEPS / max(1, steps)) ** 0.5
+
+
+def initial_lambda(latent_bpp: float) -> float:
+    """Starting rate weight for a latent rate in bits per pixel (fitted on the default photos)."""
+    return float(min(1.0, max(1e-4, 0.01 * (1.4 / max(latent_bpp, 1e-3)) ** (1 / 0.6))))
