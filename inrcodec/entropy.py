@@ -107,8 +107,11 @@ class RangeEncoder:
             self._shift_low()
 
     def finish(self) -> bytes:
-        for _ in range(5):
-            self._shift_low()
+        """The whole coded stream (flushed once: later calls return the same bytes)."""
+        if not getattr(self, "_finished", False):
+            for _ in range(5):
+                self._shift_low()
+            self._finished = True
         return bytes(self.out[1:])  # the first byte the LZMA coder emits is always 0
 
     def stream(self) -> bytes:
