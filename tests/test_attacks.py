@@ -82,6 +82,79 @@ def test_attack_raises_its_error_class(entry):
     assert "\n" not in str(info.value) and str(info.value)
 
 
+# --- CPU work: every refusal is cheap, whatever the file declares ---------------------------------------
+
+MAX_CPU_SECONDS = 0.5  # per file, in-process: a deliberately generous bound on the decoder's work
+
+
+def _cpu_seconds(data: bytes) -> tuple[float, BaseException | None]:
+    """CPU time of inrcodec.decode(data), and what it raised (None: it decoded)."""
+    import time
+
+    from inrcodec import decode
+
+    start = time.process_time()
+    try:
+        decode(data)
+    except errors.SpdrError as exc:
+        return time.process_time() - start, exc
+    return time.process_time() - start, None
+
+
+def test_every_hostile_file_is_refused_in_well_under_a_second_of_cpu():
+    _cpu_seconds((DATA / "golden_v1_1.spdr").read_bytes())  # imports and first-call costs paid here
+    slowest = []
+    for entry in ENTRIES:
+        seconds, exc = _cpu_seconds((CORPUS / entry["file"]).read_bytes())
+        assert isinstance(exc, getattr(errors, entry["error"])), (entry["file"], exc)
+        slowest.append((seconds, entry["file"]))
+    slowest.sort()
+    assert slowest[-1][0] < MAX_CPU_SECONDS, slowest[-3:]
+    print(f"slowest refusal: {slowest[-1][1]} in {slowest[-1][0] * 1000:.1f} ms CPU")
+
+
+def worst_case_rc_file(stream_bytes: int) -> bytes:
+    """A latent-grid file whose stream of zero bytes decodes as runs of the most probable symbol (the most
+    values per byte) and whose header declares as many values as its stream may hold (entropy.max_decisions)."""
+    from inrcodec.format import compact, entropy
+
+    gen = attack_generator()
+    b = gen.bases()["image-grid-gray"]
+    header = gen.copy.deepcopy(b.header)
+    specs = header["quant"]["tensors"]
+    others = sum(gen.math.prod(s["shape"]) for name, s in specs.items() if name != "latents")
+    room = entropy.max_decisions(stream_bytes) - others
+    height = 1512
+    header["arch"].update(grid_levels=1, grid_height=height, grid_width=room // height)
+    specs["latents"]["shape"] = [height * (room // height)]
+    specs["net.0.weight"]["shape"][1] = 1
+    scales = sum(4 * gen.math.prod(s["scale_shape"]) for s in specs.values())
+    payload = b.payload[:scales] + bytes(stream_bytes)
+    assert entropy.max_decisions(stream_bytes) - sum(gen.math.prod(s["shape"]) for s in specs.values()) < height
+    return gen.assemble(compact.compress_header(gen.canonical_json(header)), payload, minor=1)
+
+
+@pytest.mark.parametrize("stream_bytes", [16, 128])
+def test_worst_case_stream_at_the_values_per_byte_ceiling_costs_under_the_bound(stream_bytes):
+    from inrcodec.format import compact, entropy
+
+    data = worst_case_rc_file(stream_bytes)
+    _cpu_seconds((DATA / "golden_v1_1.spdr").read_bytes())
+    seconds, exc = _cpu_seconds(data)
+    assert exc is None or isinstance(exc, errors.FormatError), exc
+    assert seconds < MAX_CPU_SECONDS, f"{len(data)}-byte file: {seconds:.2f} s CPU ({exc})"
+    # one more value than the ceiling is refused before any decoding
+    header, payload, _ = __import__("inrcodec.format.container", fromlist=["_split"])._split(data)
+    header["quant"]["tensors"]["latents"]["shape"][0] += entropy.max_decisions(stream_bytes)
+    header["arch"]["grid_width"] *= 2
+    header["arch"]["grid_width"] += 1
+    header["quant"]["tensors"]["latents"]["shape"] = [header["arch"]["grid_height"] * header["arch"]["grid_width"]]
+    with pytest.raises(errors.PayloadError, match="holds at most"):
+        compact.decode_payload(header, payload)
+    print(f"{len(data)}-byte file declaring {entropy.max_decisions(stream_bytes)} values: {seconds * 1000:.0f} ms CPU, "
+          f"{type(exc).__name__ if exc else 'decoded'}")
+
+
 # --- real processes: time and memory -------------------------------------------------------------------
 
 HEAVIEST = [
@@ -94,6 +167,9 @@ HEAVIEST = [
     "image-rgb--trailing-second-copy.spdr",
     "video--header-deep-nesting.spdr",
     "video--zstd-declares-256mib.spdr",
+    "image-grid-rgb--rc-declares-16m-latents-zero-stream.spdr",
+    "image-grid-gray--rc-stream-cut-to-2-of-84-bytes.spdr",
+    "image-grid-rgb--zheader-declares-1mib.spdr",
 ]
 
 

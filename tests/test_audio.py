@@ -10,8 +10,8 @@ import soundfile as sf
 from click.testing import CliRunner
 
 import inrcodec
-from inrcodec.codec.audio import audio_grid, value_map
 from inrcodec.cli import main
+from inrcodec.codec.audio import audio_grid, value_map
 from inrcodec.errors import MediaError
 from inrcodec.media import load
 from inrcodec.media.audio import array_to_audio, encode_audio_bytes, load_audio

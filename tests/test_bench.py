@@ -14,9 +14,9 @@ from inrcodec.bench import BenchOptions, get_task, parse_archs, parse_steps, reg
 from inrcodec.bench._core import fit_recording
 from inrcodec.cli import main
 from inrcodec.errors import OutputExistsError
+from inrcodec.metrics import mse, psnr, psnr_from_mse, rho_ag
 from inrcodec.nn.coords import grid_coords
 from inrcodec.nn.hashgrid import HashGridMLP, level_resolutions
-from inrcodec.metrics import mse, psnr, psnr_from_mse, rho_ag
 from inrcodec.nn.registry import build_model
 
 TASKS = ("image", "audio", "superres", "audio-interp", "video", "gradient")

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 from conftest import TINY_STEPS, smooth_pixels, write_image
 
-from inrcodec import files
-
 import inrcodec
-from inrcodec.format import container
+from inrcodec import files
 from inrcodec.codec.image import image_shape
 from inrcodec.codec.runtime import check_output_size, decode_samples
-from inrcodec.format.limits import read_checked
 from inrcodec.errors import FormatError, OutputTooLargeError
+from inrcodec.format import container
+from inrcodec.format.limits import read_checked
 from inrcodec.media.image import pixels_to_unit
 from inrcodec.metrics import psnr, rho_ag
 

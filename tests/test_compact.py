@@ -11,10 +11,8 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inrcodec.format import geometry
-
-from inrcodec.format import compact, container, entropy
 from inrcodec.errors import HeaderInvalid, HeaderTooLarge, PayloadError, TensorMismatch
+from inrcodec.format import compact, container, entropy, geometry
 from inrcodec.format.header import canonical_json
 
 
@@ -59,7 +57,7 @@ def tensors_for(header, seed=0):
 def test_range_coder_round_trips_any_integers(values):
     enc = entropy.RangeEncoder()
     entropy.encode_values(enc, values)
-    dec = entropy.RangeDecoder(enc.finish().rstrip(b"\x00"))
+    dec = entropy.RangeDecoder(enc.stream())
     assert entropy.decode_values(dec, len(values)).tolist() == values
 
 
@@ -169,3 +167,36 @@ def test_header_dictionary_is_the_documented_one():
     doc = (Path(__file__).parents[1] / "docs" / "format.md").read_text()
     assert compact.HEADER_DICTIONARY.decode() in doc
     assert f"these {len(compact.HEADER_DICTIONARY)} bytes" in doc
+
+
+def test_decoder_reads_back_exactly_the_stripped_zeros_and_refuses_more():
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        values = rng.integers(-40, 41, int(rng.integers(1, 200))).tolist() + [0] * int(rng.integers(0, 300))
+        enc = entropy.RangeEncoder()
+        entropy.encode_values(enc, values)
+        full, stored = enc.finish(), enc.stream()
+        assert len(full) - len(stored) <= entropy.MAX_OVERRUN and full.startswith(stored)
+        dec = entropy.RangeDecoder(stored)
+        assert entropy.decode_values(dec, len(values)).tolist() == values
+        assert dec.overrun() == len(full) - len(stored)
+    enc = entropy.RangeEncoder()
+    entropy.encode_values(enc, [0] * 100000)  # all zero: the encoder keeps all but 16 of its zero bytes
+    stored = enc.stream()
+    assert len(stored) == len(enc.finish()) - entropy.MAX_OVERRUN
+    assert entropy.decode_values(entropy.RangeDecoder(stored), 100000).sum() == 0
+    assert 100000 <= entropy.max_decisions(len(stored)) < 1.1 * 100000  # the ceiling is nearly reached
+    with pytest.raises(PayloadError, match="ends early"):
+        entropy.decode_values(entropy.RangeDecoder(stored[:-1]), 100000)
+
+
+def test_payload_declaring_more_values_than_its_stream_holds_is_refused():
+    header = grid_header()
+    payload = compact.encode_payload(header, tensors_for(header))
+    header["quant"]["tensors"]["net.1.bias"]["shape"] = [10**6]
+    with pytest.raises(PayloadError, match="holds at most"):
+        compact.decode_payload(header, payload)
+    # the writer's cheapest payload (all zeros) stays under the ceiling, so it is never refused
+    header["quant"]["tensors"]["net.1.bias"]["shape"] = [200000]
+    tensors = {**tensors_for(grid_header()), "net.1.bias": np.zeros(200000, np.int8)}
+    assert compact.decode_payload(header, compact.encode_payload(header, tensors))["net.1.bias"].sum() == 0

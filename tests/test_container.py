@@ -20,12 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inrcodec import files
-
-from inrcodec.format import geometry
-
-from inrcodec.format import container
-from inrcodec.files import read_file, write_atomic
-from inrcodec.format.container import pack, peek, unpack
 from inrcodec.errors import (
     BadSignature,
     ChecksumMismatch,
@@ -43,6 +37,9 @@ from inrcodec.errors import (
     TruncatedFile,
     UnsupportedVersion,
 )
+from inrcodec.files import read_file, write_atomic
+from inrcodec.format import container, geometry
+from inrcodec.format.container import pack, peek, unpack
 from inrcodec.format.header import canonical_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +55,10 @@ def _golden_module():
 
 HEADER, TENSORS = _golden_module().build_golden()
 VALID = pack(HEADER, TENSORS)
+HEADER_V1_1, TENSORS_V1_1 = _golden_module().build_golden_v1_1()
+VALID_V1_1 = pack(HEADER_V1_1, TENSORS_V1_1)  # format 1.1: compressed header, range-coded payload
+VALID_FILES = {"1.0": (VALID, TENSORS), "1.1": (VALID_V1_1, TENSORS_V1_1)}
+MAX_CPU_SECONDS = 0.5  # one unpack of a mutated small file, however hostile
 
 
 def _assemble(raw_header: bytes, payload: bytes, *, major: int = 1, minor: int = 0,
@@ -103,13 +104,21 @@ def _rle_bomb(total: int, checksum: bool) -> bytes:
     return frame + middle * (count - 1) + last + (b"\0\0\0\0" if checksum else b"")
 
 
-def _expect_format_error_or_success(data: bytes) -> None:
+def _expect_format_error_or_success(data: bytes, expected: dict | None = None, must_refuse: bool = False) -> None:
+    """unpack either refuses with a one-line FormatError or returns the expected tensor names, within the CPU bound;
+    `must_refuse`: the mutation left a stale CRC, so it must be refused."""
+    import time
+
+    start = time.process_time()
     try:
         _, tensors = unpack(data)
     except FormatError as exc:
-        assert "\n" not in str(exc)
+        assert str(exc) and "\n" not in str(exc)
     else:
-        assert set(tensors) == set(TENSORS)
+        assert not must_refuse, "a mutated file with a stale CRC was accepted"
+        assert set(tensors) == set(TENSORS if expected is None else expected)
+    seconds = time.process_time() - start
+    assert seconds < MAX_CPU_SECONDS, f"{len(data)} bytes took {seconds:.2f} s CPU"
 
 
 # --- round trips ---------------------------------------------------------------------------------
@@ -213,19 +222,23 @@ def test_pack_refuses_oversized_header():
         pack(header, TENSORS)
 
 
-def test_truncated_at_every_offset():
-    for n in range(len(VALID)):
+@pytest.mark.parametrize("version", sorted(VALID_FILES))
+def test_truncated_at_every_offset(version):
+    valid = VALID_FILES[version][0]
+    for n in range(len(valid)):
         with pytest.raises(TruncatedFile):
-            unpack(VALID[:n])
+            unpack(valid[:n])
     with pytest.raises(TruncatedFile, match=r"header needs \d+ bytes, 40 left"):
         unpack(VALID[:17 + 40])
 
 
-def test_every_single_bit_flip_is_refused():
+@pytest.mark.parametrize("version", sorted(VALID_FILES))
+def test_every_single_bit_flip_is_refused(version):
+    valid = VALID_FILES[version][0]
     accepted = []
-    for i in range(len(VALID)):
+    for i in range(len(valid)):
         for bit in range(8):
-            data = bytearray(VALID)
+            data = bytearray(valid)
             data[i] ^= 1 << bit
             try:
                 unpack(bytes(data))
@@ -379,7 +392,9 @@ def test_pack_refuses_non_arrays_and_bad_headers():
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_mutations_raise_only_format_errors(data):
-    buf = bytearray(VALID)
+    version = data.draw(st.sampled_from(sorted(VALID_FILES)), label="version")
+    valid, expected = VALID_FILES[version]
+    buf = bytearray(valid)
     for _ in range(data.draw(st.integers(1, 4), label="edits")):
         op = data.draw(st.sampled_from(["set", "insert", "delete", "truncate"]), label="op")
         pos = data.draw(st.integers(0, len(buf)), label="pos")
@@ -391,9 +406,22 @@ def test_random_mutations_raise_only_format_errors(data):
             del buf[pos:pos + data.draw(st.integers(1, 8), label="count")]
         else:
             del buf[pos:]
-    if len(buf) >= 4 and data.draw(st.booleans(), label="fix crc"):
+    fix = len(buf) >= 4 and data.draw(st.booleans(), label="fix crc")
+    if fix:
         buf = bytearray(_fix_crc(buf))  # get past the checksum to the parsers behind it
-    _expect_format_error_or_success(bytes(buf))
+    _expect_format_error_or_success(bytes(buf), expected, must_refuse=not fix and bytes(buf) != valid)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=32), st.integers(0, 200), st.integers(0, 32))
+def test_mutated_rc_payload_behind_valid_crc(patch, pos, cut):
+    """Format 1.1: any range-coded payload (scales and stream) is decoded or refused, within the CPU bound."""
+    hlen = struct.unpack_from("<I", VALID_V1_1, 13)[0]
+    payload = bytearray(VALID_V1_1[17 + hlen + 4:-4])
+    pos = min(pos, len(payload))
+    payload[pos:pos + cut] = patch
+    data = _assemble(VALID_V1_1[17:17 + hlen], bytes(payload), minor=1)
+    _expect_format_error_or_success(data, TENSORS_V1_1)
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,8 +8,8 @@ import sys
 import torch
 
 from inrcodec.format.container import pack
-from inrcodec.nn.registry import build_model
 from inrcodec.nn.quantize import bit_plan, quantize_state
+from inrcodec.nn.registry import build_model
 
 CHILD = """
 import hashlib, sys, torch

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from inrcodec.errors import FitDivergedError
-from inrcodec.train.fit import FitOptions, fit, full_loss
 from inrcodec.nn.coords import grid_coords
 from inrcodec.nn.registry import build_model
+from inrcodec.train.fit import FitOptions, fit, full_loss
 
 ARCH = {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 1, "width": 16, "depth": 1,
         "omega0": 30.0, "first_omega0": 30.0}

@@ -2,7 +2,12 @@
 
 The decode path here is inrcodec.codec.verify.verify_bytes: container parse and checks, the decoder's network
 limits, building the network and loading it strictly, and a probe evaluation. Mutations re-frame the
-file with a correct CRC (and zstd frame) where that lets them reach the deeper layers.
+file with a correct CRC (and zstd frame) where that lets them reach the deeper layers. The bases include
+the format 1.1 latent-grid files (compressed header, range-coded payload); mutations of those keep their
+format (compressed header, minor 1, rc payload) so that they reach the range decoder.
+
+Every outcome is checked: a refusal is a one-line FormatError, a mutation that leaves the CRC stale is
+always refused, and no mutated file costs more than MAX_CPU_SECONDS of CPU to decode or refuse.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from attackgen import attack_generator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inrcodec.format.container import pack
-from inrcodec.errors import SpdrError
 from inrcodec.codec.verify import verify_bytes
+from inrcodec.errors import FormatError
+from inrcodec.format import compact
+from inrcodec.format.container import pack
+from inrcodec.format.header import validate_header
 
 GEN = attack_generator()
 BASES = list(GEN.bases().values())
@@ -28,13 +35,37 @@ FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def decode_path(data: bytes) -> None:
-    """verify_bytes, accepting success; any exception must be a one-line SpdrError."""
+MAX_CPU_SECONDS = 0.5  # per mutated file: the decoder's work is bounded by the bytes it is given
+for _base in BASES:  # imports and first-call costs (torch) paid before any file is timed
+    verify_bytes(_base.data)
+
+
+def decode_path(data: bytes, must_refuse: bool = False) -> bool:
+    """verify_bytes within the CPU bound; a refusal must be a one-line FormatError. True if it was refused."""
+    import time
+
+    start = time.process_time()
     try:
         verify_bytes(data)
-    except SpdrError as exc:
+        refused = False
+    except FormatError as exc:
         text = str(exc)
         assert text and "\n" not in text, repr(text)
+        refused = True
+    seconds = time.process_time() - start
+    assert seconds < MAX_CPU_SECONDS, f"{len(data)}-byte file: {seconds:.2f} s CPU"
+    assert refused or not must_refuse, "a mutated file with a stale CRC was accepted"
+    return refused
+
+
+def reframe(base, header: dict, tensors: dict | None = None) -> bytes:
+    """`header` (as Python writes JSON) over the base's payload, or `tensors` coded as the base codes them."""
+    raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    if base.rc:
+        payload = base.payload if tensors is None else compact.encode_payload(header, tensors)
+        return GEN.assemble(compact.compress_header(raw), payload, minor=1)
+    payload = base.payload if tensors is None else GEN.zstd(safetensors.numpy.save(tensors))
+    return GEN.assemble(raw, payload)
 
 
 json_values = st.recursive(
@@ -75,9 +106,10 @@ def test_byte_mutations(base, ops, fix_crc):
             data[i:i] = bytes([value]) * (1 + value % 16)
         else:
             del data[i:i + 1 + value % 64]
-    if fix_crc and len(data) >= 4:
+    fix = fix_crc and len(data) >= 4
+    if fix:
         data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
-    decode_path(bytes(data))
+    decode_path(bytes(data), must_refuse=not fix and bytes(data) != base.data)
 
 
 @FUZZ
@@ -93,8 +125,7 @@ def test_header_mutations_behind_a_valid_crc(base, data):
         del node[path[-1]]
     else:
         node[path[-1]] = data.draw(json_values)
-    raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    decode_path(GEN.assemble(raw, base.payload))
+    decode_path(reframe(base, header))
 
 
 @FUZZ
@@ -110,8 +141,10 @@ def test_arch_mutations_of_container_valid_files(base, data):
     if data.draw(st.booleans()):
         arch["ffn_features"] = data.draw(st.integers(1, 4096))
     try:
-        raw = GEN.pack_unchecked(header, base.tensors)
-    except SpdrError:
+        if base.rc:
+            validate_header(header)
+        raw = reframe(base, header, base.tensors) if base.rc else GEN.pack_unchecked(header, base.tensors)
+    except FormatError:
         return
     decode_path(raw)
 
@@ -121,7 +154,8 @@ def test_arch_mutations_of_container_valid_files(base, data):
 def test_tensor_mutations_behind_valid_zstd_and_crc(base, data):
     tensors = dict(base.tensors)
     name = data.draw(st.sampled_from(sorted(tensors)))
-    action = data.draw(st.sampled_from(["drop", "rename", "dtype", "reshape", "value", "extra"]))
+    # an rc payload's names, shapes and dtypes are the header's: only its values (and scales) can be wrong
+    action = "value" if base.rc else data.draw(st.sampled_from(["drop", "rename", "dtype", "reshape", "value", "extra"]))
     arr = tensors[name]
     if action == "drop":
         del tensors[name]
@@ -134,12 +168,35 @@ def test_tensor_mutations_behind_valid_zstd_and_crc(base, data):
         tensors[name] = arr.reshape(-1)[: data.draw(st.integers(0, arr.size))].copy()
     elif action == "value" and arr.size:
         arr = arr.astype(np.float64) if arr.dtype.kind == "f" else arr.copy()
-        arr.flat[data.draw(st.integers(0, arr.size - 1))] = data.draw(
-            st.floats(allow_nan=True) if arr.dtype.kind == "f" else st.integers(np.iinfo(arr.dtype).min, np.iinfo(arr.dtype).max))
-        tensors[name] = arr.astype(base.tensors[name].dtype)
+        if base.rc and arr.dtype.kind != "f":  # the range coder codes any integer: try beyond the storage dtype too
+            arr = arr.astype(np.int64)
+            value = data.draw(st.integers(-2**31 + 1, 2**31 - 1))
+        else:
+            value = data.draw(st.floats(allow_nan=True) if arr.dtype.kind == "f"
+                              else st.integers(np.iinfo(arr.dtype).min, np.iinfo(arr.dtype).max))
+        arr.flat[data.draw(st.integers(0, arr.size - 1))] = value
+        tensors[name] = arr if base.rc else arr.astype(base.tensors[name].dtype)
     else:
         tensors["extra"] = np.zeros(data.draw(st.integers(0, 8)), np.float32)
-    decode_path(GEN.assemble(GEN.canonical_json(base.header), GEN.zstd(safetensors.numpy.save(tensors))))
+    if base.rc:
+        decode_path(reframe(base, base.header, tensors))
+    else:
+        decode_path(GEN.assemble(GEN.canonical_json(base.header), GEN.zstd(safetensors.numpy.save(tensors))))
+
+
+@FUZZ
+@given(st.sampled_from([b for b in BASES if b.rc]), st.binary(max_size=64), st.integers(0, 10**4), st.integers(0, 64))
+def test_rc_stream_mutations_behind_a_valid_crc(base, patch, pos, cut):
+    """Format 1.1: overwrite, insert or cut bytes of the range-coded payload; refused or decoded, cheaply."""
+    payload = bytearray(base.payload)
+    pos %= len(payload) + 1
+    payload[pos:pos + cut] = patch
+    decode_path(GEN.assemble(base.stored_header, bytes(payload), minor=1))
+
+
+def test_bases_cover_format_1_1():
+    assert {b.name for b in BASES if b.rc} == set(GEN.GRID_BASES)
+    assert all(b.minor == 1 and compact.is_compressed_header(b.stored_header) for b in BASES if b.rc)
 
 
 def test_valid_bases_pass_the_decode_path():

@@ -1,6 +1,7 @@
-"""Byte-exact golden file for .spdr 1.0: the writer must reproduce it and the reader must read it.
+"""Byte-exact golden files for .spdr 1.0 and 1.1: the writer must reproduce them and the reader must read them.
 
-Set SPDR_REGENERATE_GOLDEN=1 to rewrite tests/data/golden_v1.spdr after an intended format change.
+Set SPDR_REGENERATE_GOLDEN=1 to rewrite tests/data/golden_v1.spdr and golden_v1_1.spdr after an intended
+format change.
 """
 
 from __future__ import annotations
@@ -48,3 +49,44 @@ def test_reader_reads_golden_file():
         np.testing.assert_array_equal(got[name], arr)
     assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x00\x00\x00"
     assert peek(data)["file_bytes"] == len(data)
+
+
+# --- format 1.1: latent grid, compressed header, range-coded payload -----------------------------------
+
+def test_writer_reproduces_golden_v1_1_bytes():
+    data = pack(*make_golden.build_golden_v1_1())
+    if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
+        make_golden.GOLDEN_V1_1_PATH.write_bytes(data)
+        pytest.skip(f"regenerated {make_golden.GOLDEN_V1_1_PATH}")
+    assert data == make_golden.GOLDEN_V1_1_PATH.read_bytes(), (
+        "writer output differs from tests/data/golden_v1_1.spdr; if the change is intended, rerun "
+        "with SPDR_REGENERATE_GOLDEN=1 and bump the format version if old files read differently")
+
+
+def test_reader_reads_golden_v1_1_file():
+    from inrcodec.format import compact
+
+    header, tensors = make_golden.build_golden_v1_1()
+    data = make_golden.GOLDEN_V1_1_PATH.read_bytes()
+    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x01\x00\x00"
+    info = peek(data)
+    assert info["version"] == "1.1" and info["file_bytes"] == len(data)
+    hlen = info["header_bytes"]
+    assert compact.is_compressed_header(data[17:17 + hlen]) and hlen < 150
+    got_header, got = unpack(data)
+    assert got_header == header
+    assert got_header["quant"]["coding"] == "rc"
+    assert got_header["arch"]["grid_levels"] == 3 and (got_header["arch"]["grid_height"], got_header["arch"]["grid_width"]) == (6, 5)
+    assert got_header["quant"]["tensors"]["latents"] == {"bits": 8, "shape": [43], "scale_shape": [1]}
+    assert set(got) == set(tensors)
+    for name, arr in tensors.items():
+        assert got[name].dtype == arr.dtype
+        np.testing.assert_array_equal(got[name], arr)
+
+
+def test_golden_v1_1_decodes_to_its_pixels():
+    from inrcodec import decode
+
+    pixels = decode(make_golden.GOLDEN_V1_1_PATH.read_bytes())
+    assert pixels.dtype == np.uint8 and pixels.shape == (6, 5, 1)
+    np.testing.assert_array_equal(pixels[..., 0], np.array(make_golden.V1_1_PIXELS, dtype=np.uint8))

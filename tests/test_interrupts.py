@@ -20,10 +20,9 @@ import torch
 from PIL import Image
 
 from inrcodec.files import write_atomic
-
 from inrcodec.format.container import pack
-from inrcodec.nn.registry import build_model
 from inrcodec.nn.quantize import bit_plan, quantize_state
+from inrcodec.nn.registry import build_model
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}

@@ -8,9 +8,7 @@ import pytest
 import torch
 
 from inrcodec.nn.activations import damped_sine
-
 from inrcodec.nn.mlp import SineLayer
-
 from inrcodec.nn.registry import build_model, count_parameters
 
 DAMPINGS = ["sqrt", "log", "atan", "sqrt-relu", "none"]

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from inrcodec.format.header import ALLOWED_BITS
-from inrcodec.nn.registry import build_model
 from inrcodec.nn.quantize import BIAS_BITS, bit_plan, dequantize_state, qmax, quantize_state
+from inrcodec.nn.registry import build_model
 from inrcodec.train.qat import attach_fake_quant, detach_fake_quant, fake_quantize
 
 ARCH = {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 3, "width": 24, "depth": 2,

@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from PIL import Image
 
 import inrcodec
-from inrcodec.rate import plan as rate_plan
-from inrcodec.rate import trim as rate_trim
 from inrcodec.cli import main
 from inrcodec.codec.presets import EncodeConfig
 from inrcodec.errors import SpdrError
 from inrcodec.nn.latentgrid import LatentGridSPDER
 from inrcodec.nn.quantize import quantize_grid
+from inrcodec.rate import plan as rate_plan
+from inrcodec.rate import trim as rate_trim
 from inrcodec.signal import Signal
 
 

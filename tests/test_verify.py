@@ -11,15 +11,15 @@ import torch
 from click.testing import CliRunner
 
 import inrcodec
-from inrcodec.format import geometry
-from inrcodec.format import limits as safety
 from inrcodec.cli import main
 from inrcodec.codec.runtime import load_model
-from inrcodec.format.container import pack
-from inrcodec.errors import NetworkError, TensorMismatch
-from inrcodec.nn.registry import build_model
-from inrcodec.nn.quantize import bit_plan, quantize_state
 from inrcodec.codec.verify import verify_bytes
+from inrcodec.errors import NetworkError, TensorMismatch
+from inrcodec.format import geometry
+from inrcodec.format import limits as safety
+from inrcodec.format.container import pack
+from inrcodec.nn.quantize import bit_plan, quantize_state
+from inrcodec.nn.registry import build_model
 
 
 def arch(activation="spder", inputs=2, outputs=1, width=8, depth=1, **extra) -> dict:

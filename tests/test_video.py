@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 import inrcodec
-from inrcodec.codec.video import video_grid
 from inrcodec.cli import main
+from inrcodec.codec.video import video_grid
 from inrcodec.errors import MediaError
 from inrcodec.media import load
 from inrcodec.media.sniff import sniff

@@ -11,6 +11,13 @@ layout's ~1 KB of JSON header and safetensors index cost more than the picture. 
   little-endian scales of every tensor in sorted name order, then one adaptive range-coded
   stream (format/entropy.py) of every tensor's integers in the same order: a grid model's
   "latents" as its level grids, every other tensor in C order.
+
+Decoder bounds (inrcodec.entropy's docstring derives them): at most MAX_RC_ELEMENTS values in
+all; a stream of S bytes holds at most entropy.max_decisions(S) = 1512 * (S + 13) values, and a
+payload declaring more is refused before anything is decoded; the decoder refuses a stream it
+would read more than entropy.MAX_OVERRUN (16) bytes past. So a hostile payload costs at most
+about 1512 decoded integers per stream byte. The encoder refuses to write what the decoder
+refuses.
 """
 
 from __future__ import annotations
@@ -96,6 +103,15 @@ def _check_rc(header: dict) -> None:
                                  f"[{sum(h * w for h, w in shapes)}]")
 
 
+def _check_capacity(header: dict, stream_bytes: int) -> None:
+    """Refuse a payload declaring more values than `stream_bytes` of range-coded stream can hold."""
+    total = sum(math.prod(s["shape"]) for s in header["quant"]["tensors"].values())
+    ceiling = entropy.max_decisions(stream_bytes)
+    if total > ceiling:
+        raise PayloadError(f"range-coded payload declares {total} values, its {stream_bytes}-byte stream holds at "
+                           f"most {ceiling} ({entropy.DECISIONS_PER_BYTE} per byte)")
+
+
 def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
     """Scales, then the range-coded integers, of the tensors that header["quant"] lists."""
     _check_rc(header)
@@ -110,7 +126,9 @@ def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
         else:
             sizes = np.cumsum([0] + [h * w for h, w in shapes])
             entropy.encode_grids(enc, [q[sizes[i]:sizes[i + 1]].reshape(shapes[i]) for i in range(len(shapes))])
-    return scales + enc.finish().rstrip(b"\x00")  # the decoder reads zeros past the end
+    stream = enc.stream()  # trailing zeros stripped, at most the entropy.MAX_OVERRUN the decoder reads back
+    _check_capacity(header, len(stream))  # cannot fail (module docstring); the decoder's rule, checked anyway
+    return scales + stream
 
 
 def decode_payload(header: dict, payload: bytes) -> dict[str, np.ndarray]:
@@ -127,6 +145,7 @@ def decode_payload(header: dict, payload: bytes) -> dict[str, np.ndarray]:
         out[f"{name}.scale"] = np.frombuffer(payload, dtype="<f4", count=n // 4, offset=pos).astype(np.float32)
         out[f"{name}.scale"] = out[f"{name}.scale"].reshape(specs[name]["scale_shape"])
         pos += n
+    _check_capacity(header, len(payload) - pos)
     dec = entropy.RangeDecoder(payload[pos:])
     for name in names:
         spec = specs[name]

@@ -218,6 +218,10 @@ def _arch(arch: Any, n_axes: int, channels: int) -> None:
             _int(arch, key, f"arch.{key}", low, high)
         else:
             _positive(arch[key], f"arch.{key}")
+    grid = [key for key in ("grid_levels", "grid_height", "grid_width") if key in arch]
+    if grid and len(grid) < 3:  # a latent grid needs all three (docs/format.md, section 3.5)
+        missing = next(key for key in ("grid_levels", "grid_height", "grid_width") if key not in arch)
+        raise HeaderInvalid(f"header field 'arch.{grid[0]}' needs 'arch.{missing}'")
     if "grid_interp" in arch:
         _choice(arch, "grid_interp", "arch.grid_interp", (1, 3))
         if "grid_levels" not in arch:

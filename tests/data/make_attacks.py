@@ -6,7 +6,11 @@ this script writes, byte for byte). Everything is seeded, so the output only cha
 Two registries make the corpus:
 
 * BASES: small valid files, one per modality and network kind (`@base("name")` returning header and
-  tensors). A new modality or network only needs a new base: every attack then runs on it.
+  tensors). A new modality or network only needs a new base: every attack then runs on it. The
+  latent-grid bases (GRID_BASES) are format 1.1 files: compressed header, range-coded payload
+  (`quant.coding` "rc"); the generic attacks keep their header bytes and minor version, and the
+  attacks on zstd/safetensors payloads skip them (an rc payload has neither; attacks of its own
+  stand in: rc_streams, rc_tensor_values, compressed_headers, grid_fields).
 * ATTACKS: `@attack` functions taking a Base and yielding Case(name, bytes, expected error, stage);
   `@attack(bases=...)` limits one to some bases (header fields need one base per modality, not five).
   The stage says which commands must refuse the file: "container" (info, verify, decode: the header or
@@ -38,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, os.fspath(ROOT))
 
 from inrcodec import errors  # noqa: E402
+from inrcodec.format import compact, geometry  # noqa: E402
 from inrcodec.format.container import SIGNATURE, pack  # noqa: E402
 from inrcodec.format.header import canonical_json  # noqa: E402
 from inrcodec.format.limits import expected_tensors  # noqa: E402
@@ -66,6 +71,20 @@ class Base:
     def raw_header(self) -> bytes:
         return canonical_json(self.header)
 
+    @property
+    def stored_header(self) -> bytes:
+        """The header field as the file stores it (1.1: the compressed frame)."""
+        return self.data[17:17 + struct.unpack_from("<I", self.data, 13)[0]]
+
+    @property
+    def minor(self) -> int:
+        return self.data[10]
+
+    @property
+    def rc(self) -> bool:
+        """A range-coded payload (format 1.1), not a zstd frame of safetensors."""
+        return self.header["quant"].get("coding") == "rc"
+
 
 @dataclass
 class Case:
@@ -90,6 +109,7 @@ def base(name: str):
 
 
 ONE_PER_MODALITY = ("image-gray", "audio", "video")
+GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -165,6 +185,44 @@ def _video():
     return _header("video", sig, _arch("siren", 3, 3, 6, 1), 3, [1.0, 1.0, 1.0], 5)
 
 
+def _grid(sig: dict, channels: int, levels: int, width: int, depth: int, seed: int, **extra) -> tuple[dict, dict]:
+    """A latent-grid SPDER (format 1.1, "rc" payload): sparse small 8-bit latents, 8-bit rows, 16-bit biases."""
+    arch = {**_arch("spder", 2, channels, width, depth), "omega0": 1.0, "first_omega0": 1.0, "grid_levels": levels,
+            "grid_height": sig["height"], "grid_width": sig["width"], **extra}
+    rng = np.random.default_rng(seed)
+    n = sum(h * w for h, w in geometry.level_shapes(sig["height"], sig["width"], levels))
+    dims = [levels] + [width] * (depth + 1) + [channels]
+    shapes = {"latents": [n]}
+    for i in range(depth + 2):
+        shapes[f"net.{i}.weight"], shapes[f"net.{i}.bias"] = [dims[i + 1], dims[i]], [dims[i + 1]]
+    quant, tensors = {}, {}
+    for name, shape in shapes.items():
+        if name == "latents":
+            bits, scale = 8, np.full(1, 0.125, np.float32)
+            q = np.where(rng.random(shape) < 0.4, rng.integers(-6, 7, shape), 0).astype(np.int8)
+        elif len(shape) == 2:
+            bits, q, scale = 8, rng.integers(-127, 128, shape).astype(np.int8), np.full(shape[0], 2.0 ** -7, np.float32)
+        else:
+            bits, q, scale = 16, rng.integers(-32767, 32768, shape).astype(np.int16), np.full(1, 2.0 ** -15, np.float32)
+        quant[name] = {"bits": bits, "shape": shape, "scale_shape": list(scale.shape)}
+        tensors[name], tensors[f"{name}.scale"] = q, scale
+    header = {"modality": "image", "signal": sig, "coords": {"convention": "pixel-centre", "axes": ["y", "x"], "scale": [1.0, 1.0]},
+              "values": {"offset": [0.0] * channels, "scale": [1.0] * channels}, "arch": arch,
+              "quant": {"scheme": "per-channel-symmetric", "coding": "rc", "tensors": quant},
+              "encoder": {"tool": "tests/data/make_attacks.py", "seed": seed}}
+    return header, tensors
+
+
+@base("image-grid-gray")
+def _image_grid_gray():
+    return _grid({"height": 9, "width": 11, "channels": 1, "mode": "L", "bit_depth": 8}, 1, 3, 4, 0, 6)
+
+
+@base("image-grid-rgb")
+def _image_grid_rgb():
+    return _grid({"height": 12, "width": 10, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 4, 6, 1, 7, grid_interp=3)
+
+
 # --- byte helpers ------------------------------------------------------------------------------------
 
 def assemble(raw_header: bytes, payload: bytes, *, major: int = 1, minor: int = 0, flags: int = 0,
@@ -222,6 +280,17 @@ def with_header(b: Base, header: dict, payload: bytes | None = None) -> bytes:
     return assemble(raw, b.payload if payload is None else payload)
 
 
+def compact_with_header(b: Base, header: dict, payload: bytes | None = None) -> bytes:
+    """Format 1.1: `header` (JSON as Python writes it) compressed against the format's dictionary, over `payload`."""
+    raw = compact.compress_header(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
+    return assemble(raw, b.payload if payload is None else payload, minor=1)
+
+
+def rc_payload(header: dict, tensors: dict) -> bytes:
+    """A range-coded payload of `tensors` as the header lists them; values and scales not checked."""
+    return compact.encode_payload(header, tensors)
+
+
 def with_tensors(b: Base, tensors: dict, header: dict | None = None) -> bytes:
     """`tensors` as the payload (valid zstd frame, valid CRC), whatever the header says."""
     return assemble(canonical_json(header or b.header), zstd(safetensors.numpy.save(tensors)))
@@ -250,7 +319,7 @@ _DELETE = object()
 
 @attack
 def truncations(b: Base) -> Iterator[Case]:
-    n, hl = len(b.data), len(b.raw_header)
+    n, hl = len(b.data), len(b.stored_header)
     for cut in sorted({0, 1, 8, 9, 12, 16, 17, 17 + hl // 2, 17 + hl, 21 + hl, 21 + hl + 5, n - 5, n - 4, n - 1}):
         yield Case(f"truncated-at-{cut}", b.data[:cut], "TruncatedFile")
 
@@ -262,6 +331,8 @@ def bit_flips(b: Base) -> Iterator[Case]:
         flipped = bytearray(b.data)
         flipped[pos // 8] ^= 1 << (pos % 8)
         yield Case(f"bit-flip-{pos}", bytes(flipped), "FormatError")
+    if b.rc:  # a range-coded stream has no check of its own (the CRC is the file's): see rc_streams
+        return
     start = 17 + len(b.raw_header) + 4  # flips inside the zstd frame, CRC recomputed: zstd must notice
     for pos in sorted(set(rng.integers(start * 8, (len(b.data) - 4) * 8, 4).tolist())):
         flipped = bytearray(b.data)
@@ -271,14 +342,14 @@ def bit_flips(b: Base) -> Iterator[Case]:
 
 @attack
 def lengths(b: Base) -> Iterator[Case]:
-    raw, payload = b.raw_header, b.payload
-    yield Case("header-length-4gb", assemble(raw, payload, header_len=0xFFFFFFFF), "HeaderTooLarge")
-    yield Case("header-length-65537", assemble(raw, payload, header_len=65537), "HeaderTooLarge")
-    yield Case("header-length-0", assemble(raw, payload, header_len=0), "HeaderInvalid")
-    yield Case("header-length-past-end", assemble(raw, payload, header_len=len(b.data)), "TruncatedFile")
-    yield Case("payload-length-4gb", assemble(raw, payload, payload_len=0xFFFFFFFF), "TruncatedFile")
-    yield Case("payload-length-plus-one", assemble(raw, payload, payload_len=len(payload) + 1), "TruncatedFile")
-    yield Case("payload-length-minus-one", assemble(raw, payload, payload_len=len(payload) - 1), "TrailingBytes")
+    raw, payload, m = b.stored_header, b.payload, b.minor
+    yield Case("header-length-4gb", assemble(raw, payload, minor=m, header_len=0xFFFFFFFF), "HeaderTooLarge")
+    yield Case("header-length-65537", assemble(raw, payload, minor=m, header_len=65537), "HeaderTooLarge")
+    yield Case("header-length-0", assemble(raw, payload, minor=m, header_len=0), "HeaderInvalid")
+    yield Case("header-length-past-end", assemble(raw, payload, minor=m, header_len=len(b.data)), "TruncatedFile")
+    yield Case("payload-length-4gb", assemble(raw, payload, minor=m, payload_len=0xFFFFFFFF), "TruncatedFile")
+    yield Case("payload-length-plus-one", assemble(raw, payload, minor=m, payload_len=len(payload) + 1), "TruncatedFile")
+    yield Case("payload-length-minus-one", assemble(raw, payload, minor=m, payload_len=len(payload) - 1), "TrailingBytes")
 
 
 @attack
@@ -290,11 +361,12 @@ def trailing_garbage(b: Base) -> Iterator[Case]:
 
 @attack
 def versions_and_flags(b: Base) -> Iterator[Case]:
+    raw, m = b.stored_header, b.minor
     for major in (0, 2, 255):
-        yield Case(f"major-version-{major}", assemble(b.raw_header, b.payload, major=major), "UnsupportedVersion")
+        yield Case(f"major-version-{major}", assemble(raw, b.payload, major=major, minor=m), "UnsupportedVersion")
     for flags in (1, 0x8000):
-        yield Case(f"reserved-flags-{flags:#06x}", assemble(b.raw_header, b.payload, flags=flags), "ReservedFlagsSet")
-    yield Case("bad-crc", assemble(b.raw_header, b.payload, crc=False), "ChecksumMismatch")
+        yield Case(f"reserved-flags-{flags:#06x}", assemble(raw, b.payload, minor=m, flags=flags), "ReservedFlagsSet")
+    yield Case("bad-crc", assemble(raw, b.payload, minor=m, crc=False), "ChecksumMismatch")
 
 
 @attack
@@ -312,6 +384,8 @@ def signatures(b: Base) -> Iterator[Case]:
 
 @attack
 def zstd_frames(b: Base) -> Iterator[Case]:
+    if b.rc:  # no zstd payload to attack
+        return
     body = safetensors.numpy.save(b.tensors)
     raw = b.raw_header
     yield Case("zstd-bomb-declares-1gib", assemble(raw, rle_frame(1 << 30)), "PayloadError", "payload")
@@ -328,6 +402,8 @@ def zstd_frames(b: Base) -> Iterator[Case]:
 
 @attack
 def safetensors_bodies(b: Base) -> Iterator[Case]:
+    if b.rc:
+        return
     body = safetensors.numpy.save(b.tensors)
     raw = b.raw_header
     yield Case("safetensors-garbage", assemble(raw, zstd(b"\xff" * 64)), "PayloadError", "payload")
@@ -423,6 +499,8 @@ def quant_fields(b: Base) -> Iterator[Case]:
 
 @attack
 def tensor_contents(b: Base) -> Iterator[Case]:
+    if b.rc:  # the header, not the payload, names and shapes rc tensors: rc_tensor_values covers the rest
+        return
     specs = b.header["quant"]["tensors"]
     mat = next(n for n, s in sorted(specs.items()) if len(s["shape"]) >= 2 and s["bits"] == 8 and s["shape"][0] != s["shape"][1])
     vec = next(n for n, s in sorted(specs.items()) if len(s["shape"]) == 1)
@@ -473,6 +551,12 @@ def tensor_contents(b: Base) -> Iterator[Case]:
 @attack
 def network_mismatch(b: Base) -> Iterator[Case]:
     arch = b.header["arch"]
+    if b.rc:  # a grid network's shapes are checked on torch's meta device, not here: only the float32 limits
+        for label, path in (("omega0", "arch.omega0"), ("values-scale", "values.scale.0"), ("coords-scale", "coords.scale.0")):
+            header = changed(b, path, 1e39)
+            yield Case(f"{label}-overflows-float32",
+                       assemble(compact.compress_header(canonical_json(header)), b.payload, minor=1), "NetworkError", "network")
+        return
     for field, value in (("width", arch["width"] * 2), ("depth", arch["depth"] + 1), ("depth", 0)):
         yield Case(f"arch-{field}-{value}-tensors-unchanged", pack_unchecked(changed(b, f"arch.{field}", value), b.tensors),
                    "TensorMismatch", "network")
@@ -512,6 +596,120 @@ def absurd_outputs(b: Base) -> Iterator[Case]:
     header = copy.deepcopy(b.header)
     header["signal"].update(huge)
     yield Case("native-output-absurd", pack(header, b.tensors), "OutputTooLargeError", "output")
+
+
+# --- format 1.1 attacks: range-coded payloads, compressed headers, latent-grid fields ---------------------
+
+def _scales_bytes(b: Base) -> int:
+    return 4 * sum(math.prod(spec["scale_shape"]) for spec in b.header["quant"]["tensors"].values())
+
+
+@attack(bases=GRID_BASES)
+def rc_streams(b: Base) -> Iterator[Case]:
+    """Range-coded streams that end early or cannot hold what the header declares (valid CRC)."""
+    raw, payload, n = b.stored_header, b.payload, _scales_bytes(b)
+    stream = payload[n:]
+    yield Case("rc-payload-empty", assemble(raw, b"", minor=1), "PayloadError", "payload")
+    yield Case("rc-scales-truncated", assemble(raw, payload[:n - 3], minor=1), "PayloadError", "payload")
+    # Cut streams whose decoder runs more than entropy.MAX_OVERRUN bytes past the end. (A stream cut by a few
+    # bytes, or cut to nothing, decodes as zeros: another valid stream, which only the file's CRC tells apart.)
+    for keep in (len(stream) // 4, 6, 2):
+        yield Case(f"rc-stream-cut-to-{keep}-of-{len(stream)}-bytes", assemble(raw, payload[:n + keep], minor=1),
+                   "PayloadError", "payload")
+    # A 1.1 file of a few hundred bytes declaring ~16 million latents: refused before decoding (1512 values per byte).
+    header = copy.deepcopy(b.header)
+    header["arch"].update(grid_height=3500, grid_width=3500, grid_levels=16)
+    specs = header["quant"]["tensors"]
+    specs["latents"]["shape"] = [sum(h * w for h, w in geometry.level_shapes(3500, 3500, 16))]
+    specs["net.0.weight"]["shape"][1] = 16
+    yield Case("rc-declares-16m-latents", assemble(compact.compress_header(canonical_json(header)), payload, minor=1),
+               "PayloadError", "payload")
+    # The same with a stream of zero bytes, the cheapest to decode, as long as the file's other bytes.
+    yield Case("rc-declares-16m-latents-zero-stream", assemble(compact.compress_header(canonical_json(header)),
+                                                               payload[:n] + bytes(len(stream)), minor=1), "PayloadError", "payload")
+    # More values than the stream holds, just above the ceiling: 1512 * (S + 13) + 1 for an S-byte stream.
+    header = copy.deepcopy(b.header)
+    side = math.isqrt(compact.entropy.max_decisions(len(stream))) + 2
+    header["arch"].update(grid_height=side, grid_width=side, grid_levels=1)
+    specs = header["quant"]["tensors"]
+    specs["latents"]["shape"] = [side * side]
+    specs["net.0.weight"]["shape"][1] = 1
+    yield Case("rc-declares-just-above-the-values-per-byte-ceiling",
+               assemble(compact.compress_header(canonical_json(header)), payload, minor=1), "PayloadError", "payload")
+
+
+@attack(bases=GRID_BASES)
+def rc_tensor_values(b: Base) -> Iterator[Case]:
+    """Well-coded streams whose integers or scales the header's tensors cannot hold (valid CRC)."""
+    raw, t = b.stored_header, b.tensors
+    weight = next(n for n in sorted(t) if n.endswith(".weight"))
+    bias = next(n for n in sorted(t) if n.endswith(".bias"))
+    cases = {
+        "rc-latent-value-200-in-8-bits": {"latents": np.full(t["latents"].shape, 200, np.int16)},
+        "rc-latent-value-minus-128": {"latents": np.full(t["latents"].shape, -128, np.int16)},
+        "rc-weight-value-minus-128": {weight: np.full(t[weight].shape, -128, np.int16)},
+        "rc-bias-value-40000-in-16-bits": {bias: np.full(t[bias].shape, 40000, np.int32)},
+        "rc-weight-value-2-pow-30": {weight: np.full(t[weight].shape, 2**30, np.int64)},
+        "rc-scale-nan": {f"{weight}.scale": np.full(t[f"{weight}.scale"].shape, math.nan, np.float32)},
+        "rc-scale-infinite": {f"{weight}.scale": np.full(t[f"{weight}.scale"].shape, math.inf, np.float32)},
+        "rc-scale-zero": {"latents.scale": np.zeros(1, np.float32)},
+        "rc-scale-negative": {f"{bias}.scale": np.full(t[f"{bias}.scale"].shape, -1.0, np.float32)},
+    }
+    for label, changes in cases.items():
+        yield Case(label, assemble(raw, rc_payload(b.header, {**t, **changes}), minor=1), "TensorMismatch", "payload")
+    header = changed(b, ("quant", "tensors", "latents", "shape"), [b.header["quant"]["tensors"]["latents"]["shape"][0] - 1])
+    yield Case("rc-latent-shape-one-short", assemble(compact.compress_header(canonical_json(header)), b.payload, minor=1),
+               "TensorMismatch", "payload")
+    header = changed(b, ("quant", "tensors", "latents", "shape"), [b.header["quant"]["tensors"]["latents"]["shape"][0], 1])
+    yield Case("rc-latent-shape-two-dims", assemble(compact.compress_header(canonical_json(header)), b.payload, minor=1),
+               "TensorMismatch", "payload")
+    header = changed(b, "arch.grid_width", b.header["arch"]["grid_width"] + 1)
+    yield Case("rc-grid-width-disagrees-with-latents", assemble(compact.compress_header(canonical_json(header)), b.payload,
+                                                                minor=1), "TensorMismatch", "payload")
+    header = changed(b, ("quant", "tensors", weight, "bits"), 32)
+    header["quant"]["tensors"][weight]["scale_shape"] = [1]
+    yield Case("rc-float32-tensor", assemble(compact.compress_header(canonical_json(header)), b.payload, minor=1),
+               "TensorMismatch", "payload")
+
+
+@attack(bases=GRID_BASES)
+def compressed_headers(b: Base) -> Iterator[Case]:
+    """The 1.1 header frame: corrupt, oversized, sizeless, or in a file that says 1.0 (valid CRC)."""
+    raw, payload = b.stored_header, b.payload
+    json_header = canonical_json(b.header)
+    yield Case("zheader-bad-frame", assemble(compact.ZSTD_MAGIC + b"\x00garbage", payload, minor=1), "HeaderInvalid")
+    yield Case("zheader-magic-only", assemble(compact.ZSTD_MAGIC, payload, minor=1), "HeaderInvalid")
+    yield Case("zheader-truncated", assemble(raw[:len(raw) // 2], payload, minor=1), "HeaderInvalid")
+    flipped = bytearray(raw)
+    flipped[len(raw) // 2] ^= 0x40
+    yield Case("zheader-byte-flipped", assemble(bytes(flipped), payload, minor=1), "HeaderInvalid")
+    yield Case("zheader-declares-70000-bytes",
+               assemble(zstandard.ZstdCompressor(write_content_size=True).compress(b" " * 70000), payload, minor=1), "HeaderTooLarge")
+    yield Case("zheader-declares-1mib", assemble(rle_frame(1 << 20), payload, minor=1), "HeaderTooLarge")
+    yield Case("zheader-declares-small-holds-more", assemble(rle_frame(1 << 20, declared=len(json_header)), payload, minor=1),
+               "HeaderInvalid")
+    no_size = zstandard.ZstdCompressor(level=19, dict_data=compact._DICT, write_content_size=False).compress(json_header)
+    yield Case("zheader-no-content-size", assemble(no_size, payload, minor=1), "HeaderInvalid")
+    yield Case("zheader-inflates-to-not-json", assemble(compact.compress_header(b"{not json"), payload, minor=1), "HeaderInvalid")
+    yield Case("zheader-in-a-1.0-file", assemble(raw, payload, minor=0), "HeaderInvalid")
+    yield Case("quant-coding-in-a-1.0-file", assemble(json_header, payload, minor=0), "HeaderInvalid")
+    yield Case("quant-coding-unknown", compact_with_header(b, changed(b, "quant.coding", "zstd")), "HeaderInvalid")
+    yield Case("quant-coding-empty", compact_with_header(b, changed(b, "quant.coding", "")), "HeaderInvalid")
+
+
+@attack(bases=GRID_BASES)
+def grid_fields(b: Base) -> Iterator[Case]:
+    """Latent-grid header fields out of range or without their companions (compressed header, valid CRC)."""
+    for field, value in (("grid_interp", 2), ("grid_interp", 0), ("grid_interp", 4), ("grid_interp", "3"), ("grid_interp", 3.0),
+                         ("grid_interp", True), ("grid_levels", 0), ("grid_levels", 17), ("grid_height", 0),
+                         ("grid_width", 2**20 + 1), ("grid_height", -5)):
+        label = json.dumps(value).strip('"')
+        yield Case(f"arch-{field}-{label}", compact_with_header(b, changed(b, f"arch.{field}", value)), "HeaderInvalid")
+    for field in ("grid_height", "grid_width"):
+        yield Case(f"arch-{field}-missing", compact_with_header(b, changed(b, f"arch.{field}", _DELETE)), "HeaderInvalid")
+    header = changed(b, "arch.grid_levels", _DELETE)
+    header["arch"]["grid_interp"] = 3
+    yield Case("arch-grid-interp-without-grid-levels", compact_with_header(b, header), "HeaderInvalid")
 
 
 def pack_unchecked(header: dict, tensors: dict) -> bytes:

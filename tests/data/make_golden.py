@@ -1,4 +1,5 @@
-"""Regenerate tests/data/golden_v1.spdr, the byte-exact reference file of .spdr format 1.0.
+"""Regenerate the byte-exact reference files: tests/data/golden_v1.spdr (format 1.0) and
+tests/data/golden_v1_1.spdr (format 1.1: latent grid, compressed header, range-coded payload).
 
 Run `python tests/data/make_golden.py` (or `SPDR_REGENERATE_GOLDEN=1 pytest tests/test_golden.py`).
 Everything here is fixed, so the output only changes if the format or its libraries change.
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 GOLDEN_PATH = Path(__file__).with_name("golden_v1.spdr")
+GOLDEN_V1_1_PATH = Path(__file__).with_name("golden_v1_1.spdr")
 
 # name -> (shape, int8 values row-major); a 2 -> 4 -> 4 -> 1 SPDER network.
 _LAYERS: dict[str, tuple[list[int], list[int]]] = {
@@ -62,12 +64,74 @@ def golden_bytes() -> bytes:
     return pack(*build_golden())
 
 
+# Format 1.1: a 6 x 5 grey image as a latent-grid SPDER, 3 levels (6x5, 3x3, 2x2 = 43 latents), width 4,
+# depth 0 (net.0: 3 -> 4, net.1: 4 -> 1). Latents are mostly zero with small values, as trained ones are.
+_V1_1_LATENTS = [
+    0, 0, 1, 0, -1,
+    0, 2, 0, 0, 0,
+    -3, 0, 0, 1, 0,
+    0, 0, 0, 0, 5,
+    1, -1, 0, 0, 0,
+    0, 0, 4, 0, -2,  # level 0 (6 x 5)
+    7, 0, -4,
+    0, 0, 0,
+    2, -1, 0,  # level 1 (3 x 3)
+    12, -9,
+    -6, 3,  # level 2 (2 x 2)
+]
+_V1_1_LAYERS: dict[str, tuple[list[int], int, list[int], list[float]]] = {
+    # name -> (shape, bits, values row-major, scales)
+    "latents": ([43], 8, _V1_1_LATENTS, [0.125]),
+    "net.0.weight": ([4, 3], 8, [127, -64, 32, -127, 90, 0, 45, 127, -30, 0, -77, 127], [0.0078125, 0.015625, 0.0078125, 0.00390625]),
+    "net.0.bias": ([4], 16, [1000, -32767, 12345, 0], [3.0517578125e-05]),
+    "net.1.weight": ([1, 4], 8, [100, -127, 64, 81], [0.00390625]),
+    "net.1.bias": ([1], 16, [-2048], [6.103515625e-05]),
+}
+# What inrcodec.decode(golden_v1_1.spdr) renders at the native 6 x 5 (uint8, grey): tests/test_golden.py.
+V1_1_PIXELS: list[list[int]] = [
+    [141, 147, 191, 183, 176],
+    [146, 199, 173, 179, 182],
+    [116, 167, 172, 190, 176],
+    [168, 171, 174, 173, 223],
+    [170, 139, 178, 177, 175],
+    [144, 159, 217, 178, 137],
+]
+
+
+def build_golden_v1_1() -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the (header, tensors) pair that golden_v1_1.spdr encodes."""
+    header = {
+        "modality": "image",
+        "signal": {"height": 6, "width": 5, "channels": 1, "mode": "L", "bit_depth": 8},
+        "coords": {"convention": "pixel-centre", "axes": ["y", "x"], "scale": [1.0, 1.0]},
+        "values": {"offset": [0.0], "scale": [1.0]},
+        "arch": {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 1, "width": 4, "depth": 0,
+                 "omega0": 1.0, "first_omega0": 1.0, "grid_levels": 3, "grid_height": 6, "grid_width": 5},
+        "quant": {"scheme": "per-channel-symmetric", "coding": "rc", "tensors": {
+            name: {"bits": bits, "shape": shape, "scale_shape": [len(scales)]}
+            for name, (shape, bits, _, scales) in _V1_1_LAYERS.items()}},
+        "encoder": {"tool": "tests/data/make_golden.py", "steps": 0, "seed": 0},
+    }
+    tensors: dict[str, np.ndarray] = {}
+    for name, (shape, bits, values, scales) in _V1_1_LAYERS.items():
+        tensors[name] = np.array(values, dtype=np.int8 if bits <= 8 else np.int16).reshape(shape)
+        tensors[f"{name}.scale"] = np.array(scales, dtype=np.float32)
+    return header, tensors
+
+
+def golden_v1_1_bytes() -> bytes:
+    """The 1.1 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack
+
+    return pack(*build_golden_v1_1())
+
+
 def main() -> None:
-    """Write tests/data/golden_v1.spdr."""
+    """Write tests/data/golden_v1.spdr and tests/data/golden_v1_1.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
-    data = golden_bytes()
-    GOLDEN_PATH.write_bytes(data)
-    print(f"wrote {GOLDEN_PATH} ({len(data)} bytes)")
+    for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes())):
+        path.write_bytes(data)
+        print(f"wrote {path} ({len(data)} bytes)")
 
 
 if __name__ == "__main__":
