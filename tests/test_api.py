@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import smooth_pixels
@@ -13,9 +16,38 @@ from inrcodec.metrics import psnr, rho_ag
 from inrcodec.nn.registry import build_model, count_parameters
 
 
-def test_public_names():
-    for name in ("encode", "decode", "info", "SpdrError", "FormatError", "MediaError", "__version__"):
-        assert hasattr(inrcodec, name)
+def test_public_names_work_through_the_package(tmp_path):
+    """Each name in inrcodec.__all__, called through the package namespace, with its result checked."""
+    assert sorted(inrcodec.__all__) == ["FormatError", "MediaError", "SpdrError", "__version__", "decode", "decode_audio",
+                                        "decode_frames", "encode", "info", "open_video", "read_spdr"]
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'version = {attr = "inrcodec._version.__version__"}' in pyproject  # one source for the version
+    from importlib.metadata import version
+
+    assert inrcodec.__version__ == version("inrcodec")
+    px = smooth_pixels(6, 7, 3).astype(np.uint8)
+    result = inrcodec.encode(px, tmp_path / "p.spdr", steps=2, width=8, depth=1)
+    assert result.header["encoder"]["tool"] == f"spdr {inrcodec.__version__}"
+    out = inrcodec.decode(tmp_path / "p.spdr")
+    assert out.shape == (6, 7, 3) and out.dtype == np.uint8
+    assert psnr(pixels_to_unit(out, 8), pixels_to_unit(px, 8)) == pytest.approx(result.psnr_db, abs=1e-9)
+    facts = inrcodec.info(tmp_path / "p.spdr")
+    assert facts["file_bytes"] == result.bytes == len(result.data) and facts["header"] == result.header
+    with pytest.raises(inrcodec.MediaError, match="decode_frames needs a video file, not image"):
+        next(inrcodec.decode_frames(result.data))
+    checked = inrcodec.read_spdr(result.data)  # parsed and checked once, then reused without re-reading
+    assert checked.header == result.header and checked.file_bytes == result.bytes
+    np.testing.assert_array_equal(inrcodec.decode(checked), out)
+    with pytest.raises(inrcodec.MediaError, match="decode_audio needs an audio file, not image"):
+        inrcodec.decode_audio(checked)
+    with pytest.raises(inrcodec.MediaError, match="decode_frames needs a video file, not image"):
+        inrcodec.open_video(checked)
+    with pytest.raises(inrcodec.FormatError) as bad:
+        inrcodec.decode(b"\x89SPDR\r\n\x1a\n" + bytes(40))
+    assert isinstance(bad.value, SpdrError) and isinstance(bad.value, ValueError)
+    with pytest.raises(inrcodec.MediaError) as media:
+        inrcodec.encode(np.zeros((2, 2, 7), np.uint8), steps=1)
+    assert inrcodec.MediaError is MediaError and inrcodec.SpdrError is SpdrError and isinstance(media.value, SpdrError)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import struct
@@ -18,8 +17,6 @@ from PIL import Image
 from inrcodec.cli import main
 
 GOLDEN = Path(__file__).parent / "data" / "golden_v1.spdr"
-HAS_AUDIO = importlib.util.find_spec("inrcodec.media.audio") is not None
-HAS_VIDEO = importlib.util.find_spec("inrcodec.media.video") is not None
 
 
 def refused(args: list, folder: Path, *, contains: str) -> str:
@@ -125,7 +122,7 @@ def test_output_into_a_folder_nobody_can_write(tmp_path):
     assert not Path("/proc/spdr-test-output.png").exists()
 
 
-# --- audio and video (skipped where the loaders are not installed) -------------------------------------
+# --- audio and video (the loaders ship with spdr: these never skip) -------------------------------------
 
 def flac_bytes(samples: int = 8000) -> bytes:
     import soundfile as sf
@@ -149,7 +146,6 @@ def mp4_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.skipif(not HAS_AUDIO, reason="inrcodec.media.audio (issue 3) is not installed")
 @pytest.mark.parametrize("cut", ["half", "header"])
 def test_truncated_flac(tmp_path, cut):
     data = flac_bytes()
@@ -158,7 +154,6 @@ def test_truncated_flac(tmp_path, cut):
     refused(["encode", src, "-o", tmp_path / "o.spdr", "--steps", "1"], tmp_path, contains="clip.flac")
 
 
-@pytest.mark.skipif(not HAS_AUDIO, reason="inrcodec.media.audio (issue 3) is not installed")
 @pytest.mark.parametrize("ext", [".wav", ".flac"])
 def test_zero_sample_audio(tmp_path, ext):
     import soundfile as sf
@@ -168,7 +163,6 @@ def test_zero_sample_audio(tmp_path, ext):
     refused(["encode", src, "-o", tmp_path / "o.spdr", "--steps", "1"], tmp_path, contains="silence")
 
 
-@pytest.mark.skipif(not HAS_VIDEO, reason="inrcodec.media.video (issue 3) is not installed")
 @pytest.mark.parametrize("cut", [0.5, 0.05])
 def test_truncated_mp4(tmp_path, cut):
     data = mp4_bytes(tmp_path / "full.mp4")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
@@ -146,10 +147,17 @@ def test_decode_bad_size_arguments_exit_2(tmp_path, encoded_grey, args):
 
 
 def test_decode_is_byte_deterministic(tmp_path, encoded_grey):
+    """`spdr decode` in two fresh processes, one with 1 thread and one with 2: the same PNG bytes, as this process writes."""
     _, spdr, _ = encoded_grey
-    for name in ("a.png", "b.png"):
-        assert run("decode", spdr, "-o", tmp_path / name, "--scale", "3", "-q").exit_code == 0
-    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    cmd = [sys.executable, "-c", "from inrcodec.cli import main; main()", "decode", str(spdr), "--scale", "9", "-q", "-o"]
+    children = [subprocess.Popen([*cmd, str(tmp_path / f"t{n}.png")], stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}) for n in (1, 2)]
+    for child in children:
+        assert child.wait(timeout=300) == 0, child.stderr.read()
+        child.stderr.close()
+    assert run("decode", spdr, "-o", tmp_path / "here.png", "--scale", "9", "-q").exit_code == 0
+    assert (tmp_path / "t1.png").read_bytes() == (tmp_path / "t2.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+    assert Image.open(tmp_path / "t1.png").size == (144, 108)
 
 
 @pytest.mark.parametrize(("ext", "fmt", "lossless"), [(".tif", "TIFF", True), (".webp", "WEBP", True), (".jpg", "JPEG", False),

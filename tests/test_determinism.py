@@ -1,7 +1,13 @@
-"""Decoding is bit-exact on the CPU whatever the thread count: same file, same bytes, in fresh processes."""
+"""Decoding is bit-exact on the CPU whatever the thread count: same file, same bytes, in fresh processes.
+
+MKL's GEMM splits reductions across threads unless its strict reproducibility mode is on
+(MKL_CBWR=AUTO,STRICT, read at its first BLAS call). The `spdr` program sets it; the library sets
+nothing on import, so a library user who needs thread-count independence sets it (README).
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -50,10 +56,27 @@ def test_decode_is_identical_for_any_thread_count(tmp_path):
         args += [str(tmp_path / f"{name}.spdr"), str(h), str(w)]
     results = {}
     for threads in (1, 2, 3):
-        out = subprocess.run([sys.executable, "-c", CHILD, str(threads), *args], capture_output=True, text=True, timeout=300)
+        out = subprocess.run([sys.executable, "-c", CHILD, str(threads), *args], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "MKL_CBWR": "AUTO,STRICT"})
         assert out.returncode == 0, out.stderr
         got_threads, *hashes = out.stdout.splitlines()
         assert int(got_threads) == threads and len(hashes) == len(NETWORKS)
         results[threads] = hashes
     for i, name in enumerate(sorted(NETWORKS)):
         assert len({r[i] for r in results.values()}) == 1, (name, {t: r[i] for t, r in results.items()})
+
+
+def test_the_spdr_program_sets_strict_mode_itself(tmp_path):
+    """`spdr decode` with 1 and 3 threads (OMP_NUM_THREADS), MKL_CBWR not set by the caller: same PNG bytes."""
+    name = "spder-512x2"
+    arch, (h, w) = NETWORKS[name]
+    spdr_file(tmp_path / f"{name}.spdr", arch)
+    env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+    outputs = []
+    for threads in (1, 3):
+        out = tmp_path / f"t{threads}.png"
+        r = subprocess.run([sys.executable, "-m", "inrcodec", "decode", str(tmp_path / f"{name}.spdr"), "--size", f"{w}x{h}",
+                            "-o", str(out)], capture_output=True, text=True, timeout=300, env={**env, "OMP_NUM_THREADS": str(threads)})
+        assert r.returncode == 0, r.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]

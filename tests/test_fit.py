@@ -86,7 +86,10 @@ def test_nan_from_the_start_raises():
 
 
 def test_persistent_nan_never_returns_nan_weights():
+    """Every step after the fifth is NaN: the fit keeps restoring the weights of its best finite step and returns them
+    (measured: it returns, after several recoveries; NaN from the very first step is the case that raises)."""
     model, coords, values = problem()
+    start = full_loss(model, coords, values)
     calls = {"n": 0}
     orig_forward = model.forward
 
@@ -96,24 +99,35 @@ def test_persistent_nan_never_returns_nan_weights():
         return y * math.nan if calls["n"] > 5 else y  # every step after the fifth is NaN
 
     model.forward = forward
-    try:
-        res = fit(model, coords, values, FitOptions(steps=50, lr=1e-3))
-    except FitDivergedError:
-        res = None
+    res = fit(model, coords, values, FitOptions(steps=50, lr=1e-3))
     model.forward = orig_forward
     assert params_finite(model)
-    if res is not None:
-        assert math.isfinite(res.best_loss) and res.recoveries >= 1
-        assert full_loss(model, coords, values) == pytest.approx(res.best_loss, rel=1e-5)
+    assert res.recoveries >= 2 and math.isfinite(res.best_loss) and res.best_loss < start
+    assert full_loss(model, coords, values) == pytest.approx(res.best_loss, rel=1e-5)
 
 
-def test_time_limit_is_respected():
-    model, coords, values = problem(32, 32)
-    t0 = time.perf_counter()
-    res = fit(model, coords, values, FitOptions(steps=10_000_000, lr=1e-3, time_limit=0.5))
-    elapsed = time.perf_counter() - t0
-    assert 0 < res.steps < 10_000_000
-    assert elapsed < 3.0 and res.seconds < 3.0
+def test_time_limit_is_respected(monkeypatch):
+    """A fake clock that advances 0.125 s per forward pass: a 0.5 s limit allows exactly 4 steps of the 50 asked for."""
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(time, "perf_counter", lambda: clock["now"])  # pytest keeps its own reference to the real one
+
+    def ticking_problem():
+        model, coords, values = problem(32, 32)
+        orig_forward = model.forward
+
+        def forward(x):
+            clock["now"] += 0.125
+            return orig_forward(x)
+
+        model.forward = forward
+        return model, coords, values
+
+    model, coords, values = ticking_problem()
+    res = fit(model, coords, values, FitOptions(steps=50, lr=1e-3, time_limit=0.5))
+    assert res.steps == 4 and res.seconds >= 0.5
+    assert full_loss(model, coords, values) == pytest.approx(res.best_loss, rel=1e-5)
+    assert fit(*ticking_problem(), FitOptions(steps=50, lr=1e-3)).steps == 50  # 6.25 s on the clock, but no limit
+    assert fit(*ticking_problem(), FitOptions(steps=50, lr=1e-3, time_limit=10.0)).steps == 50
 
 
 @pytest.mark.parametrize("batch_size", [None, 50])

@@ -96,11 +96,15 @@ def test_trim_order_drops_small_fine_latents_first():
     assert rate_trim.trim_order(m).tolist() == [0, 1, n0]
 
 
-@pytest.mark.parametrize("bpp", [3.0, 6.0])
-def test_bpp_lands_within_5_percent_and_never_above(bpp, tmp_path):
+@pytest.mark.parametrize(("bpp", "settings"), [
+    pytest.param(3.0, {"steps": 100}, id="3bpp-100-steps"),  # a short fit already fills 3 bpp (measured: 99 % of it)
+    pytest.param(3.0, {"preset": "fast"}, id="3bpp-fast", marks=pytest.mark.slow),  # the real fits: 800 steps
+    pytest.param(6.0, {"preset": "fast"}, id="6bpp-fast", marks=pytest.mark.slow),  # shorter fits cannot fill 6 bpp
+])
+def test_bpp_lands_within_5_percent_and_never_above(bpp, settings, tmp_path):
     pixels = photo(40)
     out = tmp_path / "p.spdr"
-    result = inrcodec.encode(pixels, out, bpp=bpp, preset="fast")  # 800 steps: shorter fits cannot fill 6 bpp
+    result = inrcodec.encode(pixels, out, bpp=bpp, **settings)
     h, w = pixels.shape[:2]
     budget = rate_plan.budget_bytes(bpp, h, w)
     size = out.stat().st_size
