@@ -1,4 +1,7 @@
-"""Run a command in a fresh child and measure its wall time and peak memory (used by the robustness tests).
+"""Run a command in a fresh child and measure its CPU time and peak memory (used by the robustness tests).
+
+CPU seconds (user + system of the child), not wall time: the machine is shared, and a test must not
+fail because another process held the cores.
 
 The child is started from a small wrapper process, not from pytest: Linux keeps a process's peak RSS
 across exec, so a child forked straight from a large pytest process would report pytest's size.
@@ -12,17 +15,15 @@ import sys
 from pathlib import Path
 
 WRAPPER = """
-import resource, subprocess, sys, time
-start = time.perf_counter()
+import resource, subprocess, sys
 proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(repr((proc.returncode, proc.stdout, proc.stderr, wall, rss)))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(repr((proc.returncode, proc.stdout, proc.stderr, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)))
 """
 
 
 def measured_python(code: str, *args: str, cwd: Path, timeout: float = 300) -> tuple[int, str, str, float, float]:
-    """Run `python -c CODE ARGS`: exit code, stdout, stderr, wall seconds, peak RSS in MiB."""
+    """Run `python -c CODE ARGS`: exit code, stdout, stderr, CPU seconds, peak RSS in MiB."""
     cmd = [sys.executable, "-c", code, *args]
     out = subprocess.run([sys.executable, "-c", WRAPPER, *cmd], capture_output=True, text=True, cwd=cwd, timeout=timeout)
     assert out.returncode == 0, out.stderr

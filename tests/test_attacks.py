@@ -1,7 +1,7 @@
 """The attack corpus (tests/data/attacks/): every hostile file is refused cleanly, fast and in little memory.
 
 In-process through CliRunner for every file (decode, verify, info), plus a handful through a real
-`spdr` subprocess whose wall time and peak memory are measured.
+`spdr` subprocess whose CPU time and peak memory are measured.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "attacks"
 ENTRIES = json.loads((CORPUS / "MANIFEST.json").read_text())
 OUTPUT_EXT = {"image": ".png", "audio": ".wav", "video": ".mp4"}
-MAX_SECONDS, MAX_RSS_MB = 2.0, 500
+MAX_PROCESS_CPU_SECONDS, MAX_RSS_MB = 4.0, 500  # a whole `spdr decode` process: interpreter, imports, refusal
 
 
 def _refused(result) -> None:
@@ -177,11 +177,11 @@ HEAVIEST = [
 def test_refusal_in_a_real_process_is_fast_and_small(tmp_path, name):
     entry = next(e for e in ENTRIES if e["file"] == name)
     out = tmp_path / f"out{OUTPUT_EXT[entry['modality']]}"
-    code, stdout, stderr, wall, rss = measured_spdr("decode", str(CORPUS / name), "-o", str(out), cwd=tmp_path)
+    code, stdout, stderr, cpu, rss = measured_spdr("decode", str(CORPUS / name), "-o", str(out), cwd=tmp_path)
     assert code == 1 and stderr.startswith("Error: ") and len(stderr.strip().splitlines()) == 1, stderr
-    assert wall < MAX_SECONDS and rss < MAX_RSS_MB, f"{name}: {wall:.2f} s, {rss:.0f} MiB"
+    assert cpu < MAX_PROCESS_CPU_SECONDS and rss < MAX_RSS_MB, f"{name}: {cpu:.2f} s CPU, {rss:.0f} MiB"
     assert "torch" not in stderr and not out.exists()
-    print(f"{name}: refused in {wall:.2f} s, peak RSS {rss:.0f} MiB")
+    print(f"{name}: refused in {cpu:.2f} s CPU, peak RSS {rss:.0f} MiB")
 
 
 def test_oversized_file_refused_before_reading(tmp_path):
@@ -189,8 +189,8 @@ def test_oversized_file_refused_before_reading(tmp_path):
     big = tmp_path / "big.spdr"
     with open(big, "wb") as f:
         f.truncate(600 * 2**20)
-    code, _, stderr, wall, rss = measured_spdr("decode", str(big), "-o", str(tmp_path / "o.png"), cwd=tmp_path)
-    assert code == 1 and "larger than" in stderr and wall < MAX_SECONDS and rss < 100, (stderr, wall, rss)
+    code, _, stderr, cpu, rss = measured_spdr("decode", str(big), "-o", str(tmp_path / "o.png"), cwd=tmp_path)
+    assert code == 1 and "larger than" in stderr and cpu < MAX_PROCESS_CPU_SECONDS and rss < 100, (stderr, cpu, rss)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.spdr"]
 
 
