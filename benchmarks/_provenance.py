@@ -1,0 +1,51 @@
+"""Provenance for every results file: what ran, where, with what, at which commit."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else platform's best guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def commit() -> str:
+    """HEAD's hash, with "+dirty" when tracked files differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout
+        return head + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def provenance(seed: int | None = None, device: str | None = None) -> dict:
+    """Command line, seed, machine, torch and Python versions, commit."""
+    try:
+        import torch
+
+        torch_version, threads = torch.__version__, torch.get_num_threads()
+    except ImportError:
+        torch_version, threads = "not installed", None
+    return {"command": shlex.join([os.path.relpath(sys.argv[0], ROOT) if sys.argv[0] else "python", *sys.argv[1:]]),
+            "seed": seed, "machine": f"{cpu_model()}, {os.cpu_count()} cores", "torch": torch_version, "torch_threads": threads,
+            "python": platform.python_version(), "device": device, "commit": commit()}
+
+
+def markdown_provenance(p: dict) -> str:
+    """The provenance as a Markdown bullet list."""
+    return "\n".join(f"- {k}: `{v}`" for k, v in p.items() if v is not None)
