@@ -156,3 +156,16 @@ def test_progress_callback_reports_steps():
     fit(model, coords, values, FitOptions(steps=20, lr=1e-3, report_every=5), progress=lambda *a: calls.append(a))
     assert [c[0] for c in calls] == [5, 10, 15, 20]
     assert all(c[1] == 20 and math.isfinite(c[2]) for c in calls)
+
+
+def test_nan_from_the_first_step_raises_and_leaves_the_initial_weights():
+    """No finite loss at all: FitDivergedError, and the caller's model holds its (finite) initial weights, not NaN."""
+    model, coords, values = problem()
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    orig_forward = model.forward
+    model.forward = lambda x: orig_forward(x) * math.nan
+    with pytest.raises(FitDivergedError):
+        fit(model, coords, values, FitOptions(steps=50, lr=1e-3))
+    model.forward = orig_forward
+    assert params_finite(model)
+    assert all(torch.equal(initial[k], v) for k, v in model.state_dict().items())

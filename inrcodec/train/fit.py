@@ -219,6 +219,7 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
                         notices.append(f"the fit diverged {recoveries} times (learning rate halved each time): "
                                        f"stopped at step {step} of {opts.steps} with the best weights so far")
                         break
+                    restore_best()  # the caller's model keeps finite (initial) weights, never NaN ones
                     raise FitDivergedError(f"fit diverged at step {step} (loss {worst}); try a lower --lr")
                 restore_best()
                 lr *= 0.5
