@@ -264,3 +264,18 @@ def test_python_dash_m_help():
     assert out.returncode == 0, out.stderr
     for command in ("encode", "decode", "info", "demo"):
         assert command in out.stdout
+
+
+def test_decode_parses_the_file_once(tmp_path, encoded_grey, monkeypatch):
+    """The CLI checks the file before torch is imported and hands the checked contents on: one unpack per decode."""
+    import inrcodec.format.container as container
+
+    calls = []
+    real = container.unpack
+    monkeypatch.setattr(container, "unpack", lambda data: calls.append(len(data)) or real(data))
+    _, spdr, _ = encoded_grey
+    for args in ([], ["--scale", "2"], ["--gradient"]):
+        calls.clear()
+        r = run("decode", str(spdr), *args, "-o", str(tmp_path / f"o{len(args)}.png"))
+        assert r.exit_code == 0, r.stderr
+        assert calls == [spdr.stat().st_size], args
