@@ -20,7 +20,11 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def psnr_from_mse(m: float) -> float:
-    """PSNR in dB of a known MSE on [-1, 1]."""
+    """PSNR in dB of a known MSE on [-1, 1]: inf for 0, -inf for an infinite MSE, nan for nan."""
+    if math.isnan(m):
+        return math.nan
+    if m == math.inf:
+        return -math.inf
     return math.inf if m <= 0 else 10.0 * math.log10(4.0 / m)
 
 

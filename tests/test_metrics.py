@@ -44,3 +44,23 @@ def test_rho_ag_below_one_for_different_inputs():
     value = rho_ag(smooth, x)
     assert 0.0 < value < 0.99
     assert rho_ag(x, np.zeros_like(x)) == 0.0
+
+
+def test_psnr_of_an_infinite_or_unknown_mse():
+    assert psnr_from_mse(math.inf) == -math.inf
+    assert math.isnan(psnr_from_mse(math.nan))
+    assert psnr_from_mse(0.0) == math.inf
+
+
+def test_progress_before_the_first_minibatch_score(capsys):
+    """Minibatch fits score the full data every few steps; before the first score the loss is inf (was a crash)."""
+    import io
+
+    from inrcodec.cli.progress import ProgressReporter
+
+    out = io.StringIO()
+    report = ProgressReporter(stream=out)
+    report("fit", 10, 30, math.inf, 1.0)
+    report("fit", 30, 30, 0.01, 3.0)
+    lines = out.getvalue().splitlines()
+    assert lines == ["fit: step 10/30, PSNR not measured yet, 1 s, ETA 2 s", "fit: step 30/30, PSNR 26.02 dB, 3 s, ETA 0 s"]

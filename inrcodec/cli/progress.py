@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -24,6 +25,7 @@ class ProgressReporter:
         from ..metrics import psnr_from_mse
 
         db = psnr_from_mse(loss)
+        quality = f"PSNR {db:.2f} dB" if math.isfinite(db) else "PSNR not measured yet"  # minibatch fits score every few steps
         if self.tty:
             from tqdm import tqdm
 
@@ -33,12 +35,12 @@ class ProgressReporter:
                 self._phase = phase
             assert self._bar is not None
             self._bar.n = step
-            self._bar.set_postfix_str(f"PSNR {db:.2f} dB", refresh=True)
+            self._bar.set_postfix_str(quality, refresh=True)
             return
         now = time.monotonic()
         if phase != self._phase or step == total or now - self._last_line >= self.line_every:
             eta = seconds / max(step, 1) * (total - step)
-            print(f"{phase}: step {step}/{total}, PSNR {db:.2f} dB, {seconds:.0f} s, ETA {eta:.0f} s", file=self.stream, flush=True)
+            print(f"{phase}: step {step}/{total}, {quality}, {seconds:.0f} s, ETA {eta:.0f} s", file=self.stream, flush=True)
             self._phase = phase
             self._last_line = now
 
