@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _provenance import markdown_provenance, provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -26,9 +28,8 @@ import hashlib, json, os, sys, time
 mode = sys.argv[1]
 threads, size, width, depth, repeats = map(int, sys.argv[2:7])
 sys.path.insert(0, os.getcwd())
-import inrcodec  # sets MKL_CBWR=AUTO,STRICT unless already set
-if mode == "default":
-    os.environ.pop("MKL_CBWR")  # before the first BLAS call: MKL has not read it yet
+if mode != "default":  # what the spdr program does; before the first BLAS call, which reads it
+    os.environ["MKL_CBWR"] = "AUTO,STRICT"
 import torch
 torch.set_num_threads(threads)
 from inrcodec.format import limits as safety
@@ -81,14 +82,14 @@ def main() -> None:
                 old["render_s"], old["fit20_s"] = min(old["render_s"], got["render_s"]), min(old["fit20_s"], got["fit20_s"])
     rows = list(rows.values())
     hashes = {mode: {r["sha256"] for r in rows if r["mode"] == mode} for mode in MODES}
-    result = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "size": args.size, "width": args.width,
-              "depth": args.depth, "rows": rows, "identical_across_threads": {m: len(h) == 1 for m, h in hashes.items()}}
+    prov = provenance(seed=0)
+    result = {"provenance": prov, "size": args.size, "width": args.width, "depth": args.depth, "rows": rows,
+              "identical_across_threads": {m: len(h) == 1 for m, h in hashes.items()}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "decode_determinism.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [f"# Decode determinism across thread counts ({args.size}x{args.size} render, spder {args.width}x{args.depth}, RGB)", "",
-             f"Machine: {result['machine']}, {result['cpus']} CPUs. Command: `python benchmarks/decode_determinism.py "
-             f"--size {args.size} --width {args.width} --depth {args.depth} --repeats {args.repeats} --rounds {args.rounds} "
-             f"--threads {args.threads}`. Times are the best of every run of a configuration.", "",
+             "Times are the best of every run of a configuration; the network's weights come from torch.manual_seed(0).", "",
+             markdown_provenance(prov), "",
              "| mode | threads | rows per chunk | float samples SHA-256 | render (best of repeats) | 20 fit steps 128x128 |",
              "|---|---|---|---|---|---|"]
     for r in rows:
