@@ -22,7 +22,7 @@ from .format.limits import CheckedFile, read_checked
 Source = bytes | bytearray | memoryview | str | os.PathLike | CheckedFile
 
 
-def _source_signal(source: Any, **selection):
+def _source_signal(source: Any, partial: bool = False, **selection):
     from .media import load
     from .media.image import array_to_signal
     from .signal import Signal
@@ -32,29 +32,33 @@ def _source_signal(source: Any, **selection):
     if isinstance(source, np.ndarray):
         return array_to_signal(source)
     if isinstance(source, (str, os.PathLike)):
-        return load(source, **selection)
+        return load(source, partial=partial, **selection)
     if any(v is not None for v in selection.values()):
         raise MediaError("start, frames and duration select a range of a file: pass a path")
     raise MediaError(f"cannot encode a {type(source).__name__}: pass a path, a numpy array or a Signal")
 
 
 def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool = False, progress=None,
-           start: float | None = None, frames: int | None = None, duration: float | None = None, **settings):
+           start: float | None = None, frames: int | None = None, duration: float | None = None, partial: bool = False,
+           **settings):
     """Fit, quantize and pack `source` (path, array or Signal); write `output` if given.
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
     activation, damping, lr, seed, device, bpp). bpp=X (images) makes the whole file land in
     [0.95 X, X] bits per pixel, the network chosen by inrcodec.rate. start (seconds) and frames or
-    duration (seconds) select a range of an audio or video file. Returns an EncodeResult with the
-    bytes, the metrics measured by decoding them, and `notices`: one line for each place where the
-    encoder did other than asked (a clamped width, minibatches, an early stop, a budget not filled).
+    duration (seconds) select a range of an audio or video file; a video whose stream ends before
+    the frames its container declares is refused (MediaError) unless partial=True, which encodes
+    the frames that decode. Returns an EncodeResult with the bytes, the metrics measured by decoding
+    them, and `notices`: one line for each place where the encoder did other than asked (a clamped
+    width, minibatches, eager mode after a compile failure, an early stop, a budget not filled, the
+    frames kept of a video that ends early).
     """
     from .codec.presets import EncodeConfig
 
     if output is not None and Path(output).exists() and not force:
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     config = EncodeConfig(**settings)
-    signal = _source_signal(source, start=start, frames=frames, duration=duration)
+    signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
     if config.bpp is not None:
         from .rate.bpp import encode_bpp
 

@@ -14,12 +14,14 @@ class Signal:
     """Samples on a regular grid, float32 in [-1, 1], shape (*axes, channels).
 
     `meta` is exactly the header's "signal" object (sizes, mode, bit depth, rate), so a decoder
-    can restore the original sample format from the file alone.
+    can restore the original sample format from the file alone. `notices` are one-line notes from
+    loading (frames of a damaged video kept with partial=True); every encode of the Signal repeats them.
     """
 
     modality: str
     data: np.ndarray
     meta: dict = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def axes(self) -> list[str]:

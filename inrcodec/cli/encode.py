@@ -22,6 +22,9 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 @click.option("--start", type=click.FloatRange(min=0), help="Audio/video: start this many seconds in.")
 @click.option("--frames", type=click.IntRange(min=1), help="Video: encode this many frames.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Audio/video: encode this many seconds.")
+@click.option("--partial", is_flag=True,
+              help="Video: encode the frames that decode from a stream that ends early (damaged or truncated file) "
+                   "instead of refusing it; a note names the frames.")
 @click.option("--preset", type=click.Choice(PRESETS), default=DEFAULTS.preset, show_default=True)
 @click.option("--steps", type=click.IntRange(0, 10_000_000), default=DEFAULTS.steps, help="Fitting steps (default: preset).")
 @click.option("--time", "time_limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.time_limit,
@@ -41,7 +44,7 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def encode(image, output, start, frames, duration, force, quiet, as_json, bits, **settings):
+def encode(image, output, start, frames, duration, partial, force, quiet, as_json, bits, **settings):
     """Fit FILE (image, audio or video, told apart by content), quantize the network and write a .spdr file."""
     from ..api import encode as api_encode
     from ..media import load
@@ -52,7 +55,7 @@ def encode(image, output, start, frames, duration, force, quiet, as_json, bits, 
         raise click.UsageError("--bpp chooses the network itself: use either --bpp or --width/--bits")
     out = out_path(image, output, ".spdr")
     check_output(out, force)
-    signal = load(image, start=start, frames=frames, duration=duration)
+    signal = load(image, start=start, frames=frames, duration=duration, partial=partial)
     if not as_json:
         click.echo(f"encoding {image} as {describe_signal(signal)}")
     reporter = ProgressReporter(quiet=quiet or as_json)
@@ -79,10 +82,10 @@ def encode(image, output, start, frames, duration, force, quiet, as_json, bits, 
     }
     if result.header["modality"] != "image":
         report.update(encode_report(result))
+    echo_notices(result.notices)  # on stderr with --json too: stdout stays one JSON object
     if as_json:
         click.echo(json.dumps(report))
         return
-    echo_notices(result.notices)
     if result.header["modality"] != "image":
         for line in encode_lines(result, out, report):
             click.echo(line)

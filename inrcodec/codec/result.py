@@ -80,8 +80,12 @@ def measure(signal: Signal, data: bytes, device: torch.device) -> dict:
 
 def finish(signal: Signal, data: bytes, *, steps: int, seconds: float, params: int, float_mse: float, resolved: Resolved,
            device: torch.device, notices: list[str] | None = None) -> EncodeResult:
-    """The EncodeResult of the packed `data`, its metrics measured by decoding it."""
+    """The EncodeResult of the packed `data`, its metrics measured by decoding it.
+
+    Its notices are the signal's (from loading) followed by the encoder's `notices`, each once.
+    """
     m = measure(signal, data, device)
     header = container.peek(data)["header"]
+    lines = list(dict.fromkeys([*signal.notices, *(notices or [])]))
     return EncodeResult(data, header, steps, seconds, params, psnr_from_mse(float_mse), m["psnr_db"], m["rho_ag"], resolved,
-                        m.get("snr_db"), m.get("frame_psnr_db"), list(notices or []))
+                        m.get("snr_db"), m.get("frame_psnr_db"), lines)

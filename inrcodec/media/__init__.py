@@ -22,10 +22,12 @@ def check_input(path: str | os.PathLike) -> Path:
 
 
 def load(path: str | os.PathLike, start: float | None = None, frames: int | None = None,
-         duration: float | None = None) -> Signal:
+         duration: float | None = None, partial: bool = False) -> Signal:
     """Load an image, audio clip or video, choosing the modality from the content (media/sniff.py).
 
-    start/frames/duration select a range of a video (audio: start and duration only).
+    start/frames/duration select a range of a video (audio: start and duration only). A video
+    whose stream ends before its declared frames is refused unless `partial` (then the Signal's
+    notices name the frames kept); for audio and images `partial` changes nothing.
     """
     p = check_input(path)
     from .sniff import sniff
@@ -40,7 +42,7 @@ def load(path: str | os.PathLike, start: float | None = None, frames: int | None
     if kind == "video":
         from .video import load_video
 
-        return load_video(p, start=start, frames=frames, duration=duration)
+        return load_video(p, start=start, frames=frames, duration=duration, partial=partial)
     if start is not None or frames is not None or duration is not None:
         raise MediaError(f"{p.name} is an image: --start, --frames and --duration apply to audio and video")
     from .image import load_image

@@ -6,6 +6,7 @@ A loaded Signal holds frames as float32 in [-1, 1] (8-bit RGB mapped as for imag
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ DEFAULT_CRF = 18
 STILL_FORMATS = ("image2", "tty")  # not video: a file Pillow refused is not rescued by them (text.png, a broken PNG)
 FRAME_NAME = "frame_{:06d}.png"
 FRAME_RE = re.compile(r"^frame_\d{6,}\.png$")
+FRAME_SLACK = 2  # a declared frame count may exceed what a whole file decodes by this much (more for durations)
 
 
 def _why(e: Exception) -> str:
@@ -61,9 +63,36 @@ def probe_video(path: str | os.PathLike) -> bool:
         return False
 
 
+def declared_frames(container, stream, fps: Fraction) -> tuple[int, bool]:
+    """The frame count the container declares, and whether it is a count (True) or a duration x rate estimate.
+
+    0 when it declares neither. MKV and WebM store no count, only a duration (in ms): the estimate
+    is then within a frame or so of what decodes.
+    """
+    if stream.frames and stream.frames > 0:
+        return int(stream.frames), True
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration:
+        seconds = container.duration / 1_000_000  # AV_TIME_BASE
+    else:
+        return 0, False
+    return max(0, round(seconds * float(fps))), False
+
+
+def frame_slack(declared: int, counted: bool) -> int:
+    """Frames a complete file may fall short of its declared count (with no decode error) and still count as whole."""
+    return FRAME_SLACK if counted else max(FRAME_SLACK, math.ceil(0.01 * declared))
+
+
 def load_video(path: str | os.PathLike, start: float | None = None, frames: int | None = None,
-               duration: float | None = None) -> Signal:
-    """Decode the selected frames (all by default) of the first video stream as RGB."""
+               duration: float | None = None, partial: bool = False) -> Signal:
+    """Decode the selected frames (all by default) of the first video stream as RGB.
+
+    A stream that ends before the frames it declares (a truncated or damaged file, or a decode
+    error part way) is refused with a MediaError naming how many frames were read, unless
+    `partial`: then the frames that decode are kept and the Signal carries a notice naming them.
+    """
     import av
 
     p = Path(path)
@@ -81,9 +110,11 @@ def load_video(path: str | os.PathLike, start: float | None = None, frames: int 
             raise MediaError(f"{p.name}: the video stream has no frame rate")
         fps = exact_fps(rate)
         known = int(stream.frames or 0)
+        declared, counted = declared_frames(container, stream, fps)
         total = known if known > 0 else MAX_VALUES  # unknown count: select lazily as frames come
         first, count = select_range(total, float(fps), start, frames, duration, "video")
         out: list[np.ndarray] = []
+        error: str | None = None
         try:
             for i, frame in enumerate(container.decode(stream)):
                 if i < first:
@@ -97,10 +128,51 @@ def load_video(path: str | os.PathLike, start: float | None = None, frames: int 
         except av.FFmpegError as e:
             if not out:
                 raise MediaError(f"{p.name}: cannot decode video: {_why(e)}") from e
+            error = _why(e)
     if not out:
+        if first and declared > first and error is None:
+            raise MediaError(f"{p.name}: the video stream ends early: no frame decodes from frame {first} of {declared} "
+                             f"(--start {start:g} s; damaged or truncated file)")
         raise MediaError(f"{p.name}: no frames at --start {start or 0:g} s" if first else f"{p.name}: video has no frames")
-    pixels = np.stack(out)
-    return frames_to_signal(pixels, fps)
+    notices = []
+    short = _ends_early(p.name, first, len(out), count, declared, counted, error)
+    if short is not None:
+        problem, notice = short
+        if not partial:
+            raise MediaError(f"{problem}; pass --partial to encode the frames that decode")
+        notices.append(notice)
+    signal = frames_to_signal(np.stack(out), fps)
+    signal.notices.extend(notices)
+    return signal
+
+
+def _ends_early(name: str, first: int, read: int, count: int, declared: int, counted: bool,
+                error: str | None) -> tuple[str, str] | None:
+    """(refusal, notice) when the stream ended before the selected frames did, else None.
+
+    Without a decode error, a stream that ends within frame_slack() of its declared end is whole
+    (declared counts and durations are approximate); with one, any frame short of it counts, and
+    where the container declares nothing, the error itself says the stream broke off.
+    """
+    if read >= count:
+        return None  # every selected frame decoded
+    slack = 0 if error is not None else frame_slack(declared, counted)
+    if declared > 0 and first + read >= declared - slack:
+        return None  # the stream ended where the container says it does (a decode error past that end loses nothing declared)
+    if declared <= 0 and error is None:
+        return None  # the container declares nothing and nothing failed: the stream simply ended
+    why = f"decode error: {error}" if error is not None else "damaged or truncated file"
+    end = first + read - 1
+    if declared > first + read:
+        asked = min(first + count, declared) - first  # frames the selection asked for that the container declares
+        frames_read = f"read {read} of {asked} frames" + (f" from frame {first}" if first else "")
+        detail = why if asked == declared else f"{declared} declared; {why}"
+        problem = f"{name}: the video stream ends early: {frames_read} ({detail})"
+        notice = f"encoded frames {first}-{end} of {declared}: the stream ends early ({why})"
+    else:  # a decode error where the container declares no count
+        problem = f"{name}: the video stream breaks off after frame {end} ({why})"
+        notice = f"encoded frames {first}-{end}: the stream breaks off there ({why})"
+    return problem, notice
 
 
 def frames_to_signal(pixels: np.ndarray, fps) -> Signal:

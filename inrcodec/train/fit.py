@@ -64,6 +64,14 @@ class FitResult:
 Progress = Callable[[int, int, float, float], None]  # (step, total, best loss, elapsed seconds)
 
 
+def _size(nbytes: int) -> str:
+    """Bytes as a short binary size: 3 GiB, 512 MiB, 1 KiB."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if nbytes >= 1 << shift:
+            return f"{nbytes / (1 << shift):.3g} {unit}"
+    return f"{nbytes} bytes"
+
+
 def linear_macs(model: nn.Module) -> int:
     """Multiply-accumulates of one forward pass per sample (fitting costs ~3x this, x2 FLOPs)."""
     return sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
@@ -133,9 +141,11 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
     notices: list[str] = []
     batch = opts.batch_size
     if batch is None and activation_bytes(model, n) > FULL_BATCH_BYTES:
-        batch = max(4096, int(n * FULL_BATCH_BYTES / activation_bytes(model, n)))
-        notices.append(f"a full batch of {n:,} samples needs more than {FULL_BATCH_BYTES >> 30} GiB for backward: "
-                       f"training on random minibatches of {batch:,}")
+        fits = max(4096, int(n * FULL_BATCH_BYTES / activation_bytes(model, n)))
+        if fits < n:  # (a batch at least as large as the data is the full batch)
+            batch = fits
+            notices.append(f"a full batch of {n:,} samples needs about {_size(activation_bytes(model, n))} for backward, "
+                           f"more than {_size(FULL_BATCH_BYTES)}: training on random minibatches of {batch:,}")
     minibatch = batch is not None and batch < n
     params = [p for p in model.parameters() if p.requires_grad]
     lr = opts.lr
@@ -189,11 +199,13 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
             group["lr"] = lr * cosine_factor(frac, opts.lr_final)
         try:
             ld = run_step(x, y, track=not minibatch)
-        except Exception:
+        except Exception as e:
             if not compiled or step > 0:
                 raise
             compiled, forward = False, model  # compiling failed here: fall back to eager, and say so
-            notices.append("torch.compile failed on this machine: fitting in eager mode (slower, same result)")
+            why = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            notices.append(f"torch.compile failed on this machine ({type(e).__name__}{': ' + why[:120] if why else ''}): "
+                           f"fitting in eager mode (slower, same result)")
             ld = run_step(x, y, track=not minibatch)
         opt.step()
         step += 1
