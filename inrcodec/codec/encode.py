@@ -23,7 +23,7 @@ from ..train.fit import FitOptions, fit, full_loss
 from ..train.qat import attach_fake_quant, detach_fake_quant
 from .audio import value_map
 from .presets import EncodeConfig, Resolved, resolve
-from .result import EncodeResult, build_header, coord_scales, finish
+from .result import EncodeResult, build_header, coord_placements, coord_scales, finish
 
 Progress = Callable[[str, int, int, float, float], None]  # (phase, step, total, loss, seconds)
 
@@ -56,7 +56,7 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
     arch = plain_arch(config, r, len(axes), signal.channels)
     limits.check_arch_size(arch)
     model = build_model(arch).to(device)
-    coords = grid_coords(signal.grid_shape, coord_scales(signal.modality), device=device)
+    coords = grid_coords(signal.grid_shape, coord_scales(signal.modality), device=device, placements=coord_placements(signal.modality))
     fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
     values = torch.from_numpy(fit_values).to(device)
     start = time.perf_counter()

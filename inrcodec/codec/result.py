@@ -14,6 +14,7 @@ import torch
 from .._version import __version__
 from ..format import container, limits
 from ..metrics import psnr_from_mse
+from ..nn.coords import CENTRE, TIMESTAMP
 from ..signal import AXES, Signal
 from .audio import measure_audio
 from .image import measure_image
@@ -50,6 +51,17 @@ def coord_scales(modality: str) -> list[float]:
     return [COORD_SCALES[modality] if a == "t" else 1.0 for a in AXES[modality]]
 
 
+def coord_convention(modality: str) -> str:
+    """What new files use: timestamps on the time axis of audio and video (format 1.2), pixel centres for images."""
+    return "timestamp" if "t" in AXES[modality] else "pixel-centre"
+
+
+def coord_placements(modality: str) -> list[str]:
+    """The placement of each axis' samples (nn/coords.py) under coord_convention(modality), for fitting."""
+    timestamp = coord_convention(modality) == "timestamp"
+    return [TIMESTAMP if timestamp and a == "t" else CENTRE for a in AXES[modality]]
+
+
 def build_header(signal: Signal, arch: dict, quant: dict, values: dict | None = None, **encoder) -> dict:
     """The header of an encode of `signal`: signal facts, coordinates, value mapping, network, quantization.
 
@@ -60,7 +72,8 @@ def build_header(signal: Signal, arch: dict, quant: dict, values: dict | None = 
     return {
         "modality": signal.modality,
         "signal": dict(signal.meta),
-        "coords": {"convention": "pixel-centre", "axes": list(AXES[signal.modality]), "scale": coord_scales(signal.modality)},
+        "coords": {"convention": coord_convention(signal.modality), "axes": list(AXES[signal.modality]),
+                   "scale": coord_scales(signal.modality)},
         "values": values or {"offset": [0.0] * c, "scale": [1.0] * c},
         "arch": dict(arch),
         "quant": quant,

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import NetworkError, OutputTooLargeError, SpdrError, TensorMismatch
 from ..format import limits
-from ..nn.coords import grid_coords, iter_chunks
+from ..nn.coords import CENTRE, TIMESTAMP, grid_coords, iter_chunks
 from ..nn.quantize import dequantize_state
 from ..nn.registry import build_model
 
@@ -49,6 +49,12 @@ def load_model(header: dict, tensors: dict) -> nn.Module:
     except (RuntimeError, KeyError) as e:
         raise TensorMismatch(f"tensors do not fit the header's network: {str(e).splitlines()[0]}") from e
     return model.eval()
+
+
+def placements(header: dict) -> list[str]:
+    """Where each axis' samples sit (nn/coords.py): timestamps on the time axis of a "timestamp" file, else cell centres."""
+    timestamp = header["coords"]["convention"] == "timestamp"
+    return [TIMESTAMP if timestamp and axis == "t" else CENTRE for axis in header["coords"]["axes"]]
 
 
 def native_shape(header: dict) -> tuple[int, ...]:
@@ -94,11 +100,12 @@ def iter_render(model: nn.Module, header: dict, shape: Sequence[int], start: int
     total = int(np.prod(shape))
     stop = total if stop is None else min(stop, total)
     scales = header["coords"]["scale"]
+    where = placements(header)
     sc = np.asarray(header["values"]["scale"], dtype=np.float32)
     off = np.asarray(header["values"]["offset"], dtype=np.float32)
     model = model.to(device)
     for s, e in iter_chunks(stop - start, limits.render_rows(header["arch"])):
-        x = grid_coords(shape, scales, start + s, start + e, device=device)
+        x = grid_coords(shape, scales, start + s, start + e, device=device, placements=where)
         if gradient:
             x.requires_grad_(True)
             y = model(x).mean(dim=-1).sum()

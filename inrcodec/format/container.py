@@ -65,6 +65,7 @@ SIGNATURE = b"\x89SPDR\r\n\x1a\n"
 MAJOR = 1
 MINOR = 0  # what plain writes carry; compact writes (format/compact.py) are 1.1
 COMPACT_MINOR = 1
+TIMESTAMP_MINOR = 2  # coords.convention "timestamp" (audio and video sample k at k / rate)
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = files.MAX_FILE_BYTES
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -136,17 +137,19 @@ def pack(header: dict, tensors: dict[str, np.ndarray], compact: bool = False) ->
     if len(raw_header) > MAX_HEADER_BYTES:
         raise HeaderTooLarge(f"header is {len(raw_header)} bytes, limit {MAX_HEADER_BYTES}")
     check_tensors(header, tensors)
+    minor = required_minor(header, compact)
     if compact or header["quant"].get("coding"):
-        packed = compress_header(raw_header)
-        payload = (encode_payload(header, tensors) if header["quant"].get("coding") == "rc"
-                   else _zstd_safetensors(header, tensors))
-        out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, COMPACT_MINOR, 0, len(packed)), packed,
-                        struct.pack("<I", len(payload)), payload])
-        return out + struct.pack("<I", zlib.crc32(out))
-    payload = _zstd_safetensors(header, tensors)
-    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, MINOR, 0, len(raw_header)), raw_header,
-                    struct.pack("<I", len(payload)), payload])
+        raw_header = compress_header(raw_header)
+    payload = encode_payload(header, tensors) if header["quant"].get("coding") == "rc" else _zstd_safetensors(header, tensors)
+    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, minor, 0, len(raw_header)), raw_header, struct.pack("<I", len(payload)), payload])
     return out + struct.pack("<I", zlib.crc32(out))
+
+
+def required_minor(header: dict, compact: bool = False) -> int:
+    """The lowest 1.x minor version whose readers read `header` correctly (older ones refuse it, never misread)."""
+    if header["coords"]["convention"] == "timestamp":
+        return TIMESTAMP_MINOR
+    return COMPACT_MINOR if compact or header["quant"].get("coding") else MINOR
 
 
 def _zstd_safetensors(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
@@ -196,11 +199,12 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
         raise ChecksumMismatch(f"checksum mismatch: file says 0x{stored:08x}, "
                                f"contents give 0x{actual:08x} (file corrupted)")
     if minor >= COMPACT_MINOR and raw_header[:4] == _ZSTD_MAGIC:
-
         raw_header = decompress_header(raw_header, MAX_HEADER_BYTES)
     header = parse_header(raw_header)
     if minor < COMPACT_MINOR and "coding" in header["quant"]:
         raise HeaderInvalid(f"header field 'quant.coding' needs format 1.{COMPACT_MINOR}, file says {major}.{minor}")
+    if minor < TIMESTAMP_MINOR and header["coords"]["convention"] == "timestamp":
+        raise HeaderInvalid(f"header field 'coords.convention' 'timestamp' needs format 1.{TIMESTAMP_MINOR}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
              "payload_bytes": payload_len}
     return header, data[pos:pos + payload_len], sizes

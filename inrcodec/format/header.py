@@ -18,7 +18,7 @@ Modality = Literal["image", "audio", "video"]
 ImageMode = Literal["L", "LA", "RGB", "RGBA"]
 Activation = Literal["spder", "siren", "relu", "relu-pe", "relu-ffn", "hashgrid"]
 Damping = Literal["sqrt", "log", "atan", "sqrt-relu", "none"]
-Convention = Literal["pixel-centre"]
+Convention = Literal["pixel-centre", "timestamp"]  # "timestamp": format 1.2, audio and video only
 QuantScheme = Literal["per-channel-symmetric"]
 Bits = Literal[6, 8, 10, 12, 16, 32]
 Coding = Literal["rc"]
@@ -240,6 +240,8 @@ def validate_header(obj: Any) -> dict:
 
     coords = _object(obj["coords"], "coords", ("convention", "axes", "scale"))
     _choice(coords, "convention", "coords.convention", ALLOWED_CONVENTIONS)
+    if coords["convention"] == "timestamp" and "t" not in axes:
+        raise _fail("coords.convention", f"'timestamp' places samples of a time axis; {modality} has none", coords["convention"])
     if coords["axes"] != axes:
         raise _fail("coords.axes", f"must be {axes} for {modality}", coords["axes"])
     for i, value in enumerate(_list(coords["scale"], "coords.scale", len(axes))):

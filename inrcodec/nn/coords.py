@@ -1,8 +1,13 @@
 """The one place coordinates are made, for encoder and decoder alike.
 
-Convention (docs/format.md): an axis of n samples has its sample i at -1 + (2i + 1) / n, the
-centre of the i-th of n equal cells over [-1, 1], times that axis' scale. Rendering the same
-extent at m samples uses the same formula with m, so a 2x render splits each native cell in two.
+Conventions (docs/format.md, section 3.3), per axis, times that axis' scale:
+
+* pixel-centre (images, and every spatial axis): sample i of n sits at -1 + (2i + 1) / n, the centre
+  of the i-th of n equal cells over [-1, 1]; a render at m samples uses the same formula with m, so
+  a 2x render splits each native cell in two (as image resamplers do).
+* timestamp (the time axis of audio and video in format 1.2): sample i of n sits at -1 + 2i / n,
+  its timestamp i / rate mapped onto [-1, 1); a render at m = k n samples puts its sample k i exactly
+  on native sample i, so decoding at k times the rate reproduces every original frame or sample.
 """
 
 from __future__ import annotations
@@ -11,11 +16,19 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+CENTRE, TIMESTAMP = "centre", "timestamp"  # where a sample sits in its cell: the middle, or its start
 
-def axis_positions(n: int, scale: float = 1.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The n pixel-centre positions of one axis, in [-scale, scale]."""
-    i = torch.arange(n, dtype=torch.float64)
-    return ((-1.0 + (2.0 * i + 1.0) / n) * scale).to(dtype)
+
+def _positions(i: torch.Tensor, n: int, scale: float, placement: str) -> torch.Tensor:
+    """float64 positions of integer indices i on an axis of n samples (exact: one correctly rounded division)."""
+    if placement not in (CENTRE, TIMESTAMP):
+        raise ValueError(f"unknown sample placement {placement!r}")
+    return (-1.0 + (2.0 * i.double() + (1.0 if placement == CENTRE else 0.0)) / n) * scale
+
+
+def axis_positions(n: int, scale: float = 1.0, dtype: torch.dtype = torch.float32, placement: str = CENTRE) -> torch.Tensor:
+    """The n positions of one axis, in [-scale, scale]: pixel-centre, or timestamps."""
+    return _positions(torch.arange(n, dtype=torch.float64), n, scale, placement).to(dtype)
 
 
 def grid_coords(
@@ -24,20 +37,25 @@ def grid_coords(
     start: int = 0,
     stop: int | None = None,
     device: torch.device | str = "cpu",
+    placements: Sequence[str] | None = None,
 ) -> torch.Tensor:
-    """Coordinates of the flattened (C-order) samples start..stop of a grid; shape (stop-start, ndim)."""
+    """Coordinates of the flattened (C-order) samples start..stop of a grid; shape (stop-start, ndim).
+
+    placements: per axis, CENTRE (default) or TIMESTAMP.
+    """
     shape = [int(s) for s in shape]
     scales = [1.0] * len(shape) if scales is None else [float(s) for s in scales]
+    placements = [CENTRE] * len(shape) if placements is None else list(placements)
     total = 1
     for s in shape:
         total *= s
     stop = total if stop is None else min(stop, total)
     idx = torch.arange(start, stop, dtype=torch.int64, device=device)
     cols = []
-    for n, sc in zip(reversed(shape), reversed(scales), strict=False):
+    for n, sc, placement in zip(reversed(shape), reversed(scales), reversed(placements), strict=True):
         axis_idx = idx % n
         idx = idx // n
-        cols.append(((-1.0 + (2.0 * axis_idx.double() + 1.0) / n) * sc).float())
+        cols.append(_positions(axis_idx, n, sc, placement).float())
     return torch.stack(cols[::-1], dim=-1)
 
 
