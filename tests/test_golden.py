@@ -90,3 +90,25 @@ def test_golden_v1_1_decodes_to_its_pixels():
     pixels = decode(make_golden.GOLDEN_V1_1_PATH.read_bytes())
     assert pixels.dtype == np.uint8 and pixels.shape == (6, 5, 1)
     np.testing.assert_array_equal(pixels[..., 0], np.array(make_golden.V1_1_PIXELS, dtype=np.uint8))
+
+
+def test_writer_reproduces_golden_v1_2_bytes():
+    data = pack(*make_golden.build_golden_v1_2())
+    if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
+        make_golden.GOLDEN_V1_2_PATH.write_bytes(data)
+        pytest.skip(f"regenerated {make_golden.GOLDEN_V1_2_PATH}")
+    assert data == make_golden.GOLDEN_V1_2_PATH.read_bytes(), (
+        "writer output differs from tests/data/golden_v1_2.spdr; if the change is intended, rerun "
+        "`python tests/data/make_golden.py` and bump the format version if readers are affected")
+
+
+def test_golden_v1_2_decodes_to_its_samples_and_keeps_them_at_twice_the_rate():
+    from inrcodec import decode, decode_audio, info
+
+    data = make_golden.GOLDEN_V1_2_PATH.read_bytes()
+    assert info(data)["version"] == "1.2" and info(data)["header"]["coords"]["convention"] == "timestamp"
+    np.testing.assert_array_equal(decode(data)[:, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
+    x2, rate = decode_audio(data, rate=16000)
+    assert rate == 16000
+    np.testing.assert_array_equal(x2[:, 0], np.array(make_golden.V1_2_SAMPLES_X2, dtype=np.float32))
+    np.testing.assert_array_equal(x2[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))

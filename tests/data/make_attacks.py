@@ -145,11 +145,12 @@ def _fill(arch: dict, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
     return {"scheme": "per-channel-symmetric", "tensors": quant}, tensors
 
 
-def _header(modality: str, signal: dict, arch: dict, channels: int, coord_scale: list[float], seed: int) -> tuple[dict, dict]:
+def _header(modality: str, signal: dict, arch: dict, channels: int, coord_scale: list[float], seed: int,
+            convention: str = "pixel-centre") -> tuple[dict, dict]:
     axes = {"image": ["y", "x"], "audio": ["t"], "video": ["t", "y", "x"]}[modality]
     quant, tensors = _fill(arch, seed)
     header = {"modality": modality, "signal": signal,
-              "coords": {"convention": "pixel-centre", "axes": axes, "scale": coord_scale},
+              "coords": {"convention": convention, "axes": axes, "scale": coord_scale},
               "values": {"offset": [0.0] * channels, "scale": [1.0] * channels},
               "arch": arch, "quant": quant, "encoder": {"tool": "tests/data/make_attacks.py", "seed": seed}}
     return header, tensors
@@ -183,6 +184,22 @@ def _audio():
 def _video():
     sig = {"frames": 3, "height": 4, "width": 6, "channels": 3, "fps": [25, 1]}
     return _header("video", sig, _arch("siren", 3, 3, 6, 1), 3, [1.0, 1.0, 1.0], 5)
+
+
+@base("audio-ts")
+def _audio_timestamps():
+    """Format 1.2: the time axis at timestamps (what spdr writes for audio since 1.2)."""
+    sig = {"samples": 40, "channels": 1, "sample_rate": 16000, "subtype": "PCM_16"}
+    return _header("audio", sig, _arch("spder", 1, 1, 8, 1, damping="atan"), 1, [100.0], 6, convention="timestamp")
+
+
+@base("video-ts")
+def _video_timestamps():
+    sig = {"frames": 4, "height": 3, "width": 5, "channels": 3, "fps": [30000, 1001]}
+    return _header("video", sig, _arch("spder", 3, 3, 6, 1), 3, [1.0, 1.0, 1.0], 7, convention="timestamp")
+
+
+TIMESTAMP_BASES = ("audio-ts", "video-ts")
 
 
 def _grid(sig: dict, channels: int, levels: int, width: int, depth: int, seed: int, **extra) -> tuple[dict, dict]:
@@ -225,9 +242,13 @@ def _image_grid_rgb():
 
 # --- byte helpers ------------------------------------------------------------------------------------
 
-def assemble(raw_header: bytes, payload: bytes, *, major: int = 1, minor: int = 0, flags: int = 0,
+def assemble(raw_header: bytes, payload: bytes, *, major: int = 1, minor: int | None = None, flags: int = 0,
              header_len: int | None = None, payload_len: int | None = None, crc: bool = True) -> bytes:
-    """Lay out a file field by field, valid or not; the CRC32 is correct unless crc=False."""
+    """Lay out a file field by field, valid or not; the CRC32 is correct unless crc=False.
+
+    minor: by default 2 for a JSON header with the timestamp convention (format 1.2), else 0."""
+    if minor is None:
+        minor = 2 if b'"convention":"timestamp"' in raw_header else 0
     hl = len(raw_header) if header_len is None else header_len
     pl = len(payload) if payload_len is None else payload_len
     out = SIGNATURE + struct.pack("<BBHI", major, minor, flags, hl) + raw_header + struct.pack("<I", pl) + payload
@@ -596,6 +617,19 @@ def absurd_outputs(b: Base) -> Iterator[Case]:
     header = copy.deepcopy(b.header)
     header["signal"].update(huge)
     yield Case("native-output-absurd", pack(header, b.tensors), "OutputTooLargeError", "output")
+
+
+@attack(bases=TIMESTAMP_BASES + ("image-gray",))
+def timestamp_convention(b: Base) -> Iterator[Case]:
+    """coords.convention "timestamp" needs format 1.2 and a time axis; unknown conventions are refused."""
+    if b.name in TIMESTAMP_BASES:
+        yield Case("timestamp-in-a-1.0-file", assemble(b.raw_header, b.payload, minor=0), "HeaderInvalid")
+        yield Case("timestamp-in-a-1.1-file", assemble(b.raw_header, b.payload, minor=1), "HeaderInvalid")
+        yield Case("convention-sample-start", with_header(b, changed(b, "coords.convention", "sample-start")), "HeaderInvalid")
+        yield Case("convention-Timestamp", with_header(b, changed(b, "coords.convention", "Timestamp")), "HeaderInvalid")
+    else:
+        yield Case("timestamp-on-an-image", assemble(canonical_json(changed(b, "coords.convention", "timestamp")), b.payload,
+                                                     minor=2), "HeaderInvalid")
 
 
 # --- format 1.1 attacks: range-coded payloads, compressed headers, latent-grid fields ---------------------

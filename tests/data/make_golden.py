@@ -126,10 +126,58 @@ def golden_v1_1_bytes() -> bytes:
     return pack(*build_golden_v1_1())
 
 
+# Format 1.2: 6 samples of mono audio at 8 kHz whose time axis uses timestamps (sample k at -1 + 2k/6, times
+# 100): an atan SPDER 1 -> 4 -> 4 -> 1, 8-bit rows, 16-bit biases, exact binary-fraction scales.
+GOLDEN_V1_2_PATH = Path(__file__).with_name("golden_v1_2.spdr")
+_V1_2_LAYERS: dict[str, tuple[list[int], int, list[int], list[float]]] = {
+    "net.0.weight": ([4, 1], 8, [64, -127, 20, 100], [0.0001220703125] * 4),
+    "net.0.bias": ([4], 16, [1000, -2000, 3000, 0], [3.0517578125e-05]),
+    "net.1.weight": ([4, 4], 8, [50, -60, 70, -80, 127, 0, -127, 30, 1, 2, 3, 4, -90, 45, 0, 127], [0.0078125] * 4),
+    "net.1.bias": ([4], 16, [-500, 250, 0, 125], [3.0517578125e-05]),
+    "net.2.weight": ([1, 4], 8, [127, -100, 64, -32], [0.00390625]),
+    "net.2.bias": ([1], 16, [300], [3.0517578125e-05]),
+}
+
+
+# What inrcodec.decode(golden_v1_2.spdr) renders (float32, clipped to the stored amplitude 0.5), and at twice the rate.
+V1_2_SAMPLES = [0.12179891765117645, -0.1018432155251503, 0.42956095933914185, 0.20533417165279388, 0.5, 0.21520917117595673]
+V1_2_SAMPLES_X2 = [0.12179891765117645, 0.1640421450138092, -0.1018432155251503, -0.29079514741897583, 0.42956095933914185,
+                   -0.374490350484848, 0.20533417165279388, -0.2640829384326935, 0.5, -0.14383399486541748, 0.21520917117595673,
+                   -0.4424862265586853]
+
+
+def build_golden_v1_2() -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the (header, tensors) pair that golden_v1_2.spdr encodes."""
+    header = {
+        "modality": "audio",
+        "signal": {"samples": 6, "channels": 1, "sample_rate": 8000, "subtype": "PCM_16"},
+        "coords": {"convention": "timestamp", "axes": ["t"], "scale": [100.0]},
+        "values": {"offset": [0.0], "scale": [0.5]},
+        "arch": {"activation": "spder", "damping": "atan", "in_features": 1, "out_features": 1, "width": 4, "depth": 1,
+                 "omega0": 30.0, "first_omega0": 30.0},
+        "quant": {"scheme": "per-channel-symmetric", "tensors": {
+            name: {"bits": bits, "shape": shape, "scale_shape": [len(scales)]}
+            for name, (shape, bits, _, scales) in _V1_2_LAYERS.items()}},
+        "encoder": {"tool": "tests/data/make_golden.py", "steps": 0, "seed": 0},
+    }
+    tensors: dict[str, np.ndarray] = {}
+    for name, (shape, bits, values, scales) in _V1_2_LAYERS.items():
+        tensors[name] = np.array(values, dtype=np.int8 if bits <= 8 else np.int16).reshape(shape)
+        tensors[f"{name}.scale"] = np.array(scales, dtype=np.float32)
+    return header, tensors
+
+
+def golden_v1_2_bytes() -> bytes:
+    """The 1.2 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack
+
+    return pack(*build_golden_v1_2())
+
+
 def main() -> None:
-    """Write tests/data/golden_v1.spdr and tests/data/golden_v1_1.spdr."""
+    """Write tests/data/golden_v1.spdr, golden_v1_1.spdr and golden_v1_2.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
-    for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes())):
+    for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
