@@ -89,7 +89,7 @@ def _device(name: str):
 
 def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | None = None,
            *, rate: int | None = None, fps: Any = None, device: str = "cpu", force: bool = False,
-           gradient: bool = False) -> np.ndarray:
+           gradient: bool = False, resample: str = "auto") -> np.ndarray:
     """Render a .spdr file as the samples its writer would store.
 
     Images: uint8 (or uint16 for 16-bit sources) array (H, W, C); `size` is (height, width).
@@ -98,6 +98,9 @@ def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | N
     `rate` (Hz) or `scale` resamples over the same duration.
     Video: uint8 (frames, H, W, 3); `fps` (number or 'num/den') sets round(duration x fps) frames,
     `scale` or `size` (height, width) the frame size. decode_frames() yields frames one by one.
+    resample: how samples off the native grid are rendered: "auto" (default) and "classic" render the
+    native grid and resample it classically (Lanczos; libswresample; frame blending), "network" asks the
+    network at every output sample (codec/runtime.py `rendering` says why auto is classic).
     """
     checked = read_spdr(source)
     modality = checked.header["modality"]
@@ -106,32 +109,32 @@ def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | N
     if modality == "audio":
         if fps is not None or size is not None:
             raise MediaError("fps and size apply to video; use rate or scale for audio")
-        return decode_audio(checked, rate=rate, scale=scale, device=device, force=force)[0]
+        return decode_audio(checked, rate=rate, scale=scale, device=device, force=force, resample=resample)[0]
     if modality == "video":
         if rate is not None:
             raise MediaError("rate applies to audio; use fps, scale or size for video")
-        return np.stack(list(decode_frames(checked, scale, size, fps=fps, device=device, force=force)))
+        return np.stack(list(decode_frames(checked, scale, size, fps=fps, device=device, force=force, resample=resample)))
     if rate is not None or fps is not None:
         raise MediaError("rate applies to audio and fps to video; use scale or size for images")
     from .codec.image import decode_image
 
     return decode_image(checked, scale, None if size is None else (int(size[0]), int(size[1])), device=_device(device),
-                        force=force, gradient=gradient)
+                        force=force, gradient=gradient, resample=resample)
 
 
 def decode_audio(source: Source, rate: int | None = None, scale: float | None = None, *, device: str = "cpu",
-                 force: bool = False) -> tuple[np.ndarray, int]:
+                 force: bool = False, resample: str = "auto") -> tuple[np.ndarray, int]:
     """An audio file's float32 samples (n, channels) at the original level, and their sample rate."""
     checked = read_spdr(source)
     if checked.header["modality"] != "audio":
         raise MediaError(f"decode_audio needs an audio file, not {checked.header['modality']}")
     from .codec.audio import decode_audio as render_audio
 
-    return render_audio(checked, rate=rate, scale=scale, device=_device(device), force=force)
+    return render_audio(checked, rate=rate, scale=scale, device=_device(device), force=force, resample=resample)
 
 
 def open_video(source: Source, scale: float | None = None, size: tuple[int, int] | None = None, *, fps: Any = None,
-               device: str = "cpu", force: bool = False):
+               device: str = "cpu", force: bool = False, resample: str = "auto"):
     """A resolved video render (its .shape, .fps and .frames()), refused here if the request is too large."""
     checked = read_spdr(source)
     if checked.header["modality"] != "video":
@@ -139,15 +142,16 @@ def open_video(source: Source, scale: float | None = None, size: tuple[int, int]
     from .codec.video import VideoDecode, parse_fps
 
     return VideoDecode(checked, None if fps is None else parse_fps(fps), scale, None if size is None else (int(size[0]), int(size[1])),
-                       device=_device(device), force=force)
+                       device=_device(device), force=force, resample=resample)
 
 
 def decode_frames(source: Any, scale: float | None = None, size: tuple[int, int] | None = None, *, fps: Any = None,
-                  device: str = "cpu", force: bool = False):
+                  device: str = "cpu", force: bool = False, resample: str = "auto"):
     """Yield a video file's frames as uint8 (H, W, 3), rendered a few at a time (bounded memory)."""
     from .codec.video import VideoDecode
 
-    video = source if isinstance(source, VideoDecode) else open_video(source, scale, size, fps=fps, device=device, force=force)
+    video = source if isinstance(source, VideoDecode) else open_video(source, scale, size, fps=fps, device=device, force=force,
+                                                                      resample=resample)
     yield from video.frames()
 
 

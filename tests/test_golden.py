@@ -108,7 +108,9 @@ def test_golden_v1_2_decodes_to_its_samples_and_keeps_them_at_twice_the_rate():
     data = make_golden.GOLDEN_V1_2_PATH.read_bytes()
     assert info(data)["version"] == "1.2" and info(data)["header"]["coords"]["convention"] == "timestamp"
     np.testing.assert_array_equal(decode(data)[:, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
-    x2, rate = decode_audio(data, rate=16000)
+    x2, rate = decode_audio(data, rate=16000, resample="network")  # the network itself at every output timestamp
     assert rate == 16000
+    classic, _ = decode_audio(data, rate=16000)  # the default resamples the native samples: originals kept exactly
+    np.testing.assert_array_equal(classic[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
     np.testing.assert_array_equal(x2[:, 0], np.array(make_golden.V1_2_SAMPLES_X2, dtype=np.float32))
     np.testing.assert_array_equal(x2[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))

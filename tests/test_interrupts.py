@@ -90,7 +90,7 @@ def test_interrupted_decode(tmp_path, slow_file, sig):
     src = tmp_path / "wide.spdr"
     src.write_bytes(slow_file.read_bytes())
     (tmp_path / "big.png").write_bytes(OLD)
-    proc = spdr("decode", src, "--size", "1500x1500", "-o", tmp_path / "big.png", "--force", cwd=tmp_path)
+    proc = spdr("decode", src, "--size", "1500x1500", "--resample", "network", "-o", tmp_path / "big.png", "--force", cwd=tmp_path)
     code, err = interrupt(proc, sig, wait_for=None, delay=3.0)
     assert code == CODES[sig], err
     assert err.strip().splitlines()[-1].startswith("Error: "), err

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import SpdrError
-from .options import check_output, parse_size
+from .options import check_output, echo_notices, parse_size, resample_notices
 
 
 def describe_signal(signal) -> str:
@@ -83,7 +83,7 @@ def default_output(file: str, header: dict, rate: int | None, fps: str | None, s
 
 
 def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps, crf, gradient, device,
-              force: bool, quiet: bool, as_json: bool) -> None:
+              force: bool, quiet: bool, as_json: bool, resample: str = "auto") -> None:
     """`spdr decode` for audio and video files: render at the requested rate/size and write as it renders."""
     from .. import files
     from ..api import decode_audio, decode_frames, open_video
@@ -105,7 +105,8 @@ def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps,
 
         fmt = audio_format(out)
         check_output(out, force)
-        samples, out_rate = decode_audio(checked, rate, scale, device=device, force=force)
+        samples, out_rate = decode_audio(checked, rate, scale, device=device, force=force, resample=resample)
+        notices = resample_notices("audio", resample != "network" and samples.shape[0] != header["signal"]["samples"])
         files.write_atomic(out, encode_audio_bytes(samples, out_rate, fmt, header["signal"]["subtype"]), force=force)
         facts = {"output": str(out), "samples": int(samples.shape[0]), "sample_rate": out_rate,
                  "channels": int(samples.shape[1]), "bytes": out.stat().st_size}
@@ -118,13 +119,15 @@ def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps,
             check_output(out, force)
         elif out.exists() and not force:
             raise SpdrError(f"{out} exists; pass --force to replace it")
-        video = open_video(checked, scale, parse_size(size), fps=fps, device=device, force=force)
+        video = open_video(checked, scale, parse_size(size), fps=fps, device=device, force=force, resample=resample)
+        notices = resample_notices("video", video.rendering == "classic")
         n = save_video(target, decode_frames(video), video.fps, crf=crf, force=force)
         t, h, w = video.shape
         facts = {"output": str(out), "frames": n, "width": w, "height": h, "fps": [video.fps.numerator, video.fps.denominator]}
         text = f"wrote {out}: {n} frames of {w}x{h} at {_fps_text(video.fps)} fps"
+    echo_notices(notices)
     if as_json:
-        click.echo(json.dumps(facts))
+        click.echo(json.dumps({**facts, "notices": notices}))
     elif not quiet:
         click.echo(text)
 

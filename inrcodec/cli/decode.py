@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..nn.device import DEVICES
-from .options import check_output, default_decode_name, handle_errors, parse_size
+from .options import RESAMPLE_HELP, check_output, default_decode_name, echo_notices, handle_errors, parse_size, resample_notices
 
 
 @click.command()
@@ -22,13 +22,14 @@ from .options import check_output, default_decode_name, handle_errors, parse_siz
 @click.option("--fps", help="Video: output frame rate, e.g. 50, 29.97 or 30000/1001; frames = round(duration x fps).")
 @click.option("--crf", type=click.IntRange(0, 63), help="Video: encoder quality for MP4/MOV/MKV (H.264, 0..51) and WebM (VP9, 0..63); "
               "lower is better (default 18).")
+@click.option("--resample", type=click.Choice(("auto", "network", "classic")), default="auto", show_default=True, help=RESAMPLE_HELP)
 @click.option("--gradient", is_flag=True, help="Write the gradient magnitude of the network instead.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output, and allow huge outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def decode(file, output, scale, size, rate, fps, crf, gradient, device, force, quiet, as_json):
+def decode(file, output, scale, size, rate, fps, crf, resample, gradient, device, force, quiet, as_json):
     """Render a .spdr FILE at native size or any other (audio: any rate; video: any frame rate and size)."""
     import numpy as np
 
@@ -45,13 +46,15 @@ def decode(file, output, scale, size, rate, fps, crf, gradient, device, force, q
         from .av import decode_av
 
         return decode_av(file, checked, output, scale=scale, size=size, rate=rate, fps=fps, crf=crf, gradient=gradient,
-                         device=device, force=force, quiet=quiet, as_json=as_json)
+                         device=device, force=force, quiet=quiet, as_json=as_json, resample=resample)
     if rate is not None or fps is not None or crf is not None:
         raise click.UsageError("--rate applies to audio, --fps and --crf to video; images take --scale or --size")
     out = Path(output) if output else default_decode_name(file, scale, size, gradient)
     fmt = save_format(out)
     check_output(out, force)
-    pixels = api_decode(checked, scale=scale, size=parse_size(size), device=device, force=force, gradient=gradient)
+    pixels = api_decode(checked, scale=scale, size=parse_size(size), device=device, force=force, gradient=gradient, resample=resample)
+    native = (header["signal"]["height"], header["signal"]["width"])
+    notices = resample_notices("image", not gradient and resample != "network" and pixels.shape[:2] != native)
     mode = header["signal"]["mode"]
     if gradient:
         peak = float(np.percentile(pixels, 99.5)) or 1.0
@@ -59,8 +62,10 @@ def decode(file, output, scale, size, rate, fps, crf, gradient, device, force, q
         mode = "L"
     files.write_atomic(out, encode_image_bytes(pixels, mode, fmt), force=force)
     h, w = pixels.shape[:2]
+    echo_notices(notices)
     if as_json:
-        click.echo(json.dumps({"output": str(out), "width": w, "height": h, "channels": int(pixels.shape[2]), "bytes": out.stat().st_size}))
+        click.echo(json.dumps({"output": str(out), "width": w, "height": h, "channels": int(pixels.shape[2]), "bytes": out.stat().st_size,
+                               "notices": notices}))
     elif not quiet:
         click.echo(f"wrote {out}: {w}x{h}")
 

@@ -14,9 +14,10 @@ import torch
 
 from ..errors import SpdrError
 from ..format.limits import CheckedFile
+from ..media.resample import swresample
 from ..metrics import psnr, rho_ag, snr
 from ..signal import Signal
-from .runtime import check_output_size, load_model, render
+from .runtime import check_output_size, load_model, render, rendering
 
 
 def value_map(signal: Signal) -> tuple[np.ndarray, dict]:
@@ -49,12 +50,23 @@ def audio_grid(header: dict, rate: int | None = None, scale: float | None = None
 
 
 def decode_audio(checked: CheckedFile, rate: int | None = None, scale: float | None = None,
-                 device: torch.device = torch.device("cpu"), force: bool = False) -> tuple[np.ndarray, int]:
-    """(float32 samples (n, channels) at the original level, sample rate)."""
-    n, out_rate = audio_grid(checked.header, rate, scale)
+                 device: torch.device = torch.device("cpu"), force: bool = False, resample: str = "auto") -> tuple[np.ndarray, int]:
+    """(float32 samples (n, channels) at the original level, sample rate).
+
+    resample (codec/runtime.py `rendering`): at another rate, "classic" (the auto default) renders the
+    native samples and resamples them with libswresample; "network" evaluates the network at every
+    output sample's timestamp.
+    """
+    header = checked.header
+    n, out_rate = audio_grid(header, rate, scale)
     check_output_size("audio", (n,), force)
-    model = load_model(checked.header, checked.tensors)
-    return render(model, checked.header, (n,), device=device), out_rate
+    model = load_model(header, checked.tensors)
+    native = int(header["signal"]["samples"])
+    if rendering(resample, (native,), (n,)) == "classic":
+        sc, off = (np.asarray(header["values"][k], dtype=np.float32) for k in ("scale", "offset"))
+        samples = swresample(render(model, header, (native,), device=device), int(header["signal"]["sample_rate"]), out_rate, n)
+        return np.clip(samples, off - sc, off + sc), out_rate  # never beyond the stored amplitude, as the network's own render
+    return render(model, header, (n,), device=device), out_rate
 
 
 def measure_audio(signal: Signal, checked: CheckedFile, device: torch.device) -> dict:

@@ -7,9 +7,10 @@ import torch
 
 from ..format.limits import CheckedFile
 from ..media.image import pixels_to_unit, to_pixels
+from ..media.resample import lanczos
 from ..metrics import psnr, rho_ag
 from ..signal import Signal
-from .runtime import check_output_size, load_model, native_shape, render
+from .runtime import check_output_size, load_model, native_shape, render, rendering
 
 
 def image_shape(header: dict, scale: float | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:
@@ -23,8 +24,14 @@ def image_shape(header: dict, scale: float | None = None, size: tuple[int, int] 
 
 
 def decode_image(checked: CheckedFile, scale: float | None = None, size: tuple[int, int] | None = None,
-                 device: torch.device = torch.device("cpu"), force: bool = False, gradient: bool = False) -> np.ndarray:
-    """uint8/uint16 pixels (H, W, C) as the source's writer stored them, or float32 |grad| (H, W, 1)."""
+                 device: torch.device = torch.device("cpu"), force: bool = False, gradient: bool = False,
+                 resample: str = "auto") -> np.ndarray:
+    """uint8/uint16 pixels (H, W, C) as the source's writer stored them, or float32 |grad| (H, W, 1).
+
+    resample (codec/runtime.py `rendering`): off the native grid, "classic" (the auto default) renders
+    the native pixels and resizes them with Lanczos; "network" evaluates the network at every output
+    pixel. Gradients are always the network's own.
+    """
     header = checked.header
     shape = image_shape(header, scale, size)
     check_output_size("image", shape, force)
@@ -32,6 +39,9 @@ def decode_image(checked: CheckedFile, scale: float | None = None, size: tuple[i
     if gradient:
         return render(model, header, shape, device=device, gradient=True)
     depth = header["signal"]["bit_depth"]
+    native = native_shape(header)
+    if rendering(resample, native, shape) == "classic":
+        return lanczos(render(model, header, native, convert=lambda c: to_pixels(c, depth), device=device), *shape)
     return render(model, header, shape, convert=lambda c: to_pixels(c, depth), device=device)
 
 

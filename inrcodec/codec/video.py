@@ -15,10 +15,11 @@ from torch import nn
 from ..errors import SpdrError
 from ..format.limits import CheckedFile
 from ..media.image import to_pixels
+from ..media.resample import blend_positions, lanczos
 from ..metrics import mse, psnr_from_mse, rho_ag
 from ..signal import Signal
 from .audio import half_up
-from .runtime import check_output_size, iter_render, load_model
+from .runtime import check_output_size, iter_render, load_model, native_shape, rendering
 
 FRAME_CHUNK = 1 << 18  # samples per rendered group of frames (at least one frame)
 
@@ -73,19 +74,51 @@ def iter_frames(model: nn.Module, header: dict, shape: tuple[int, int, int], dev
         yield from block.reshape(f1 - f0, h, w, 3)
 
 
+def iter_blended_frames(model: nn.Module, header: dict, shape: tuple[int, int, int], fps: Fraction,
+                        device: torch.device) -> Iterator[np.ndarray]:
+    """The classic rendering: native frames from the network, blended in time at each output frame's
+    timestamp and resized with Lanczos; at most two native frames are held."""
+    n, h, w = (int(header["signal"][k]) for k in ("frames", "height", "width"))
+    native_fps = Fraction(*header["signal"]["fps"])
+    cache: dict[int, np.ndarray] = {}
+
+    def native_frame(k: int) -> np.ndarray:
+        if k not in cache:
+            for old in [i for i in cache if i < k - 1]:
+                del cache[old]
+            frame = np.empty((h * w, 3), dtype=np.float32)
+            for s, e, chunk in iter_render(model, header, (n, h, w), k * h * w, (k + 1) * h * w, device):
+                frame[s - k * h * w:e - k * h * w] = chunk
+            cache[k] = frame.reshape(h, w, 3)
+        return cache[k]
+
+    for a, b, weight in blend_positions(n, native_fps, shape[0], fps):
+        frame = native_frame(a) if weight == 0.0 else (1.0 - weight) * native_frame(a) + weight * native_frame(b)
+        yield lanczos(to_pixels(frame, 8), shape[1], shape[2])
+
+
 class VideoDecode:
-    """A resolved video render request: the grid and frame rate, and the frames on demand (nothing rendered yet)."""
+    """A resolved video render request: the grid and frame rate, and the frames on demand (nothing rendered yet).
+
+    resample (codec/runtime.py `rendering`): off the native frames and frame size, "classic" (the auto
+    default) blends the network's native frames and resizes them with Lanczos; "network" evaluates the
+    network at every output frame's timestamp and pixel.
+    """
 
     def __init__(self, checked: CheckedFile, fps: Fraction | None = None, scale: float | None = None,
-                 size: tuple[int, int] | None = None, device: torch.device = torch.device("cpu"), force: bool = False):
+                 size: tuple[int, int] | None = None, device: torch.device = torch.device("cpu"), force: bool = False,
+                 resample: str = "auto"):
         self.header = checked.header
         self.shape, self.fps = video_grid(checked.header, fps, scale, size)
         check_output_size("video", self.shape, force)
+        self.rendering = rendering(resample, native_shape(checked.header), self.shape)
         self.model = load_model(checked.header, checked.tensors)
         self.device = device
 
     def frames(self) -> Iterator[np.ndarray]:
         """uint8 RGB frames (h, w, 3), one at a time."""
+        if self.rendering == "classic":
+            return iter_blended_frames(self.model, self.header, self.shape, self.fps, self.device)
         return iter_frames(self.model, self.header, self.shape, self.device)
 
 
