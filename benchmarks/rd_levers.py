@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import platform
 import shlex
 import sys
 import time
@@ -32,6 +31,9 @@ import zstandard
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _provenance import provenance  # noqa: E402
 
 from inrcodec.bench.rd import load_rgb  # noqa: E402
 from inrcodec.format import container, entropy, geometry  # noqa: E402
@@ -266,7 +268,8 @@ def main() -> None:
     args = ap.parse_args()
     parts = set(args.parts.split(","))
     command = "python benchmarks/rd_levers.py " + shlex.join(sys.argv[1:])
-    machine = f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    prov = provenance(seed=0)  # every fit here uses fixed seeds (EncodeConfig's default 0, FitOptions seed 1, torch seed 0)
+    machine = f"{prov['machine']}, torch {prov['torch']}, {prov['torch_threads']} threads, seed 0, commit {prov['commit']}"
     OUT.mkdir(parents=True, exist_ok=True)
     if "grid" in parts:
         names = args.grid_images.split(",")
