@@ -253,7 +253,12 @@ def test_demo_with_few_steps(tmp_path):
     r = run("demo", "--out", folder, "--steps", 2, "-q")
     assert r.exit_code == 0, r.output
     assert "PSNR" in r.stdout
-    with Image.open(folder / "camera_x4.png") as img:
+    with Image.open(folder / "camera_x4.png") as img, Image.open(folder / "camera.png") as src:
+        assert img.size == (1024, 1024)
+        decoded = inrcodec.decode(folder / "camera.spdr")
+        lanczos = Image.fromarray(decoded[..., 0]).resize((1024, 1024), Image.Resampling.LANCZOS)
+        assert np.array_equal(np.asarray(img), np.asarray(lanczos)) and src.size == (256, 256)
+    with Image.open(folder / "camera_x4_network.png") as img:
         assert img.size == (1024, 1024)
     assert (folder / "camera.spdr").stat().st_size > 0
     assert_one_line_error(run("demo", "--out", folder, "--steps", 2, "-q"))  # files exist, no --force
