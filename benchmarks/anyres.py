@@ -63,13 +63,16 @@ def lanczos(px: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.stack(planes, axis=-1)
 
 
+ENCODE: dict = {"preset": "fast"}  # set from the command line: preset, width, depth, steps
+
+
 def images(names: list[str], side: int, steps: int | None, seed: int) -> tuple[list[dict], dict]:
     rows, shown = [], {}
     for name in names:
         photo = load_pil(name).convert("RGB")
         base = box(photo, side)
         start = time.perf_counter()
-        res = inrcodec.encode(base, preset="fast", steps=steps, seed=seed)
+        res = inrcodec.encode(base, seed=seed, **ENCODE)
         enc_s = time.perf_counter() - start
         native = inrcodec.decode(res.data)
         for k in (2, 4):
@@ -97,7 +100,7 @@ def video(names: list[str], frames: int, crop: tuple[int, int], steps: int | Non
         fps = Fraction(*sig.meta["fps"])
         even, odd = clip[0::2], clip[1::2]
         start = time.perf_counter()
-        res = inrcodec.encode(frames_to_signal(even, fps / 2), preset="fast", steps=steps, seed=seed)
+        res = inrcodec.encode(frames_to_signal(even, fps / 2), seed=seed, **ENCODE)
         enc_s = time.perf_counter() - start
         native = inrcodec.decode(res.data)
         out = {}
@@ -139,7 +142,7 @@ def audio(names: list[str], seconds: float, steps: int | None, seed: int) -> lis
             truth_k = truth[: (n // k) * k]
             low = resample_poly(truth_k[:, 0], 1, k).astype(np.float32)[:, None]
             start = time.perf_counter()
-            res = inrcodec.encode(array_to_audio(low, rate // k), preset="fast", steps=steps, seed=seed)
+            res = inrcodec.encode(array_to_audio(low, rate // k), seed=seed, **ENCODE)
             enc_s = time.perf_counter() - start
             native = inrcodec.decode(res.data)
             net, _ = inrcodec.decode_audio(res.data, rate=rate // k * k, resample="network")
@@ -190,7 +193,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="fitting steps (default: the fast preset's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="one input per medium, smaller sizes (a smoke run)")
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--width", type=int, default=None, help="hidden width (default: the preset's, sized by the samples)")
+    parser.add_argument("--depth", type=int, default=None)
     args = parser.parse_args()
+    ENCODE.update(preset=args.preset, steps=args.steps, width=args.width, depth=args.depth)
     photos = ["camera"] if args.quick else ["camera", "astronaut", "chelsea"]
     clips = ["carphone_pristine.mp4"] if args.quick else ["carphone_pristine.mp4", "bikes.mp4"]
     sounds = ["speech_voice.wav"] if args.quick else ["speech_voice.wav", "guit_em9.flac"]
@@ -214,8 +221,8 @@ def main() -> None:
     for name, data in figures.items():
         (OUT / name).write_bytes(data)
     md = ["# Any-resolution decoding: network alone, spdr's default rendering, and the classic resampler", "",
-          "Each signal is encoded at a lower rate with `spdr encode --preset fast` (" + (f"{args.steps} steps" if args.steps else
-          "the preset's steps") + ") and decoded at the higher rate; scores are against the real higher-rate signal "
+          f"Each signal is encoded at a lower rate with `spdr encode` ({ENCODE}) and decoded at the higher rate; "
+          "scores are against the real higher-rate signal "
           "(images and video: PSNR in dB on [-1, 1]; audio: SNR in dB). *native*: the encoded signal's own decode. "
           "*network alone*: `--resample network`. *spdr default*: `--resample auto` (classic off the native grid). "
           "*baseline on decoded*: the classic resampler of the medium applied to the same decoded samples (the targets' "
