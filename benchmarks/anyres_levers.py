@@ -247,6 +247,35 @@ def run_medium(medium: str, steps: int, seed: int, log) -> list[dict]:
     return rows
 
 
+def parse_extra(text: str) -> list[dict]:
+    """'scale=0.1;scale=0.25+mu=1' -> follow-up levers (family e)."""
+    out = []
+    for spec in [p.strip() for p in text.split(";") if p.strip()]:
+        lever: dict = {"family": "e"}
+        for part in spec.split("+"):
+            key, _, value = part.partition("=")
+            key = {"scale": "scale", "mu": "mu", "omega": "first_omega0"}[key.strip()]
+            lever[key] = value.strip() if value.strip() == "rule" else float(value)
+        names = {"scale": "scale x{}", "mu": "between mu {}", "first_omega0": "first_omega0 {}"}
+        lever["name"] = "(e) " + " + ".join(names[k].format(f"{v:g}" if isinstance(v, float) else v)
+                                            for k, v in lever.items() if k in names)
+        out.append(lever)
+    return out
+
+
+def run_extra(medium: str, text: str, steps: int, seed: int, log) -> list[dict]:
+    rows = []
+    for name in INPUTS[medium]:
+        for lever in parse_extra(text):
+            for factor in ((2, 4) if medium == "audio" else (2,)):
+                r = (video_case(name, lever, steps, seed) if medium == "video" else image_case(name, lever, steps, seed)
+                     if medium == "image" else audio_case(name, lever, steps, seed, factor))
+                r["role"] = "tune" if name == INPUTS[medium][0] else "report"
+                log(f"{medium} {name} {lever['name']}: held {held(r):.2f} dB, native {r['native_db']:.2f} dB")
+                rows.append(r)
+    return rows
+
+
 def fmt(v: float) -> str:
     return f"{v:.2f}"
 
@@ -267,7 +296,8 @@ def tables(rows: list[dict]) -> list[str]:
                        "| lever | xy scale | x2 PSNR | vs Lanczos | x4 PSNR | vs Lanczos | native PSNR | native cost | fit s |",
                        "|---|---|---|---|---|---|---|---|---|"]
                 for r in g:
-                    md.append(f"| {r['lever']} | {r['xy_scale']:.3g} | {fmt(r['held_db_x2'])} | {r['held_db_x2'] - r['classic_db_x2']:+.2f} | "
+                    md.append(f"| {r['lever']} | {r['xy_scale']:.3g} | {fmt(r['held_db_x2'])} | "
+                              f"{r['held_db_x2'] - r['classic_db_x2']:+.2f} | "
                               f"{fmt(r['held_db_x4'])} | {r['held_db_x4'] - r['classic_db_x4']:+.2f} | {fmt(r['native_db'])} | "
                               f"{r['native_db'] - base['native_db']:+.2f} | {r['seconds']} |")
                 md += ["", f"Lanczos of the 64x64 truth: x2 {fmt(base['classic_db_x2'])} dB, x4 {fmt(base['classic_db_x4'])} dB; "
@@ -280,11 +310,13 @@ def tables(rows: list[dict]) -> list[str]:
                        "|---|---|---|---|---|---|---|---|"]
                 for r in g:
                     md.append(f"| {r['lever']} | {r['t_scale']:.3g} | {fmt(r['held_db'])} | {r['held_db'] - r['classic_db']:+.2f} | "
-                              f"{fmt(r['native_db'])} | {r['native_db'] - base['native_db']:+.2f} | {fmt(r['decoded_classic_db'])} | {r['seconds']} |")
+                              f"{fmt(r['native_db'])} | {r['native_db'] - base['native_db']:+.2f} | {fmt(r['decoded_classic_db'])} | "
+                              f"{r['seconds']} |")
                 md += ["", f"Frame blending of the true neighbours: {fmt(base['classic_db'])} dB.", ""]
                 continue
             md += [f"### audio {factor}x --rate, {name} {AUDIO_WINDOW}-sample window ({role})", "",
-                   "| lever | t scale | held-out SNR | vs resample_poly | native SNR | native cost | fit s |", "|---|---|---|---|---|---|---|"]
+                   "| lever | t scale | held-out SNR | vs resample_poly | native SNR | native cost | fit s |",
+                   "|---|---|---|---|---|---|---|"]
             for r in g:
                 md.append(f"| {r['lever']} | {r['t_scale']:.4g} | {fmt(r['held_db'])} | {r['held_db'] - r['classic_db']:+.2f} | "
                           f"{fmt(r['native_db'])} | {r['native_db'] - base['native_db']:+.2f} | {r['seconds']} |")
@@ -301,11 +333,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings on a shared machine)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "anyres"))
+    ap.add_argument("--extra", default=None,
+                    help="follow-up settings chosen after a first run, e.g. 'scale=0.1;scale=0.1+mu=1': run on both inputs of "
+                         "each --media (family e) and added to the existing levers.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     steps = {"video": args.steps_video, "image": args.steps_image, "audio": args.steps_audio}
     rows: list[dict] = []
-    for medium in [m.strip() for m in args.media.split(",") if m.strip()]:
+    media = [m.strip() for m in args.media.split(",") if m.strip()]
+    if args.extra:
+        rows = json.loads((Path(args.out) / "levers.json").read_text())["rows"]
+        for medium in media:
+            rows += run_extra(medium, args.extra, steps[medium], args.seed, lambda s: print(s, flush=True))
+            write(args, steps, rows)
+        print("\n".join(tables(rows)))
+        return
+    for medium in media:
         rows += run_medium(medium, steps[medium], args.seed, lambda s: print(s, flush=True))
         write(args, steps, rows)
     print("\n".join(tables(rows)))

@@ -7,6 +7,8 @@ an encode reports is always the PSNR of what a decoder renders from the file.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -22,6 +24,12 @@ from .presets import Resolved
 from .video import measure_video
 
 COORD_SCALES = {"image": 1.0, "audio": 100.0, "video": 1.0}  # audio: the paper's [-100, 100] time axis
+# Video's time axis is scaled down for short clips so that, at init, the first layer's fastest time
+# frequency (first_omega0 * s / in_features rad per unit) is at most this fraction of the frames'
+# Nyquist frequency (pi n / 2): s = min(1, fraction * pi n * 3 / (2 * 30)), 0.25 for 9 frames, 1 (as in
+# files before) from 37 frames. Measured in benchmarks/results/anyres/levers.md: in-between frames
+# +6 to +9 dB at 2x --fps on two clips, the fitted frames themselves +1 to +2 dB.
+VIDEO_TIME_NYQUIST_FRACTION = 0.177
 
 
 @dataclass
@@ -46,9 +54,18 @@ class EncodeResult:
         return len(self.data)
 
 
-def coord_scales(modality: str) -> list[float]:
-    """Each axis' coordinate scale: the time axis of audio spans [-100, 100], everything else [-1, 1]."""
-    return [COORD_SCALES[modality] if a == "t" else 1.0 for a in AXES[modality]]
+def video_time_scale(frames: int, first_omega0: float = 30.0) -> float:
+    """The time axis' coordinate scale of a `frames`-frame clip (VIDEO_TIME_NYQUIST_FRACTION), at most 1."""
+    return min(1.0, VIDEO_TIME_NYQUIST_FRACTION * math.pi * max(1, int(frames)) * 3 / (2.0 * first_omega0))
+
+
+def coord_scales(modality: str, grid_shape: Sequence[int] | None = None) -> list[float]:
+    """Each axis' coordinate scale, as the header's coords.scale: the time axis of audio spans [-100, 100];
+    with the grid's shape, video's time axis follows video_time_scale; everything else [-1, 1]."""
+    scales = [COORD_SCALES[modality] if a == "t" else 1.0 for a in AXES[modality]]
+    if modality == "video" and grid_shape is not None:
+        scales[AXES[modality].index("t")] = video_time_scale(grid_shape[AXES[modality].index("t")])
+    return scales
 
 
 def coord_convention(modality: str) -> str:
@@ -73,7 +90,7 @@ def build_header(signal: Signal, arch: dict, quant: dict, values: dict | None = 
         "modality": signal.modality,
         "signal": dict(signal.meta),
         "coords": {"convention": coord_convention(signal.modality), "axes": list(AXES[signal.modality]),
-                   "scale": coord_scales(signal.modality)},
+                   "scale": coord_scales(signal.modality, signal.grid_shape)},
         "values": values or {"offset": [0.0] * c, "scale": [1.0] * c},
         "arch": dict(arch),
         "quant": quant,
