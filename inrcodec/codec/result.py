@@ -24,12 +24,13 @@ from .presets import Resolved
 from .video import measure_video
 
 COORD_SCALES = {"image": 1.0, "audio": 100.0, "video": 1.0}  # audio: the paper's [-100, 100] time axis
-# Video's time axis is scaled down for short clips so that, at init, the first layer's fastest time
-# frequency (first_omega0 * s / in_features rad per unit) is at most this fraction of the frames'
-# Nyquist frequency (pi n / 2): s = min(1, fraction * pi n * 3 / (2 * 30)), 0.25 for 9 frames, 1 (as in
-# files before) from 37 frames. Measured in benchmarks/results/anyres/levers.md: in-between frames
-# +6 to +9 dB at 2x --fps on two clips, the fitted frames themselves +1 to +2 dB.
-VIDEO_TIME_NYQUIST_FRACTION = 0.177
+# The time axis of short audio and video is scaled down so that, at init, the first layer's fastest time
+# frequency (first_omega0 * s / in_features rad per unit) is at most a fraction of the samples' Nyquist
+# frequency (pi n / 2): s = min(COORD_SCALES, fraction * pi n * in_features / (2 * 30)). Video: 0.25
+# for 9 frames, 1 (as before) from 37 frames; audio: 25 for 1536 samples, 100 (as before) from 6141.
+# Measured in benchmarks/results/anyres/levers.md (held-out samples at 2x the rate, two inputs each):
+# video in-between frames +6 to +9 dB, audio +14 dB, the fitted samples themselves no worse.
+TIME_NYQUIST_FRACTION = {"audio": 0.311, "video": 0.177}
 
 
 @dataclass
@@ -54,17 +55,20 @@ class EncodeResult:
         return len(self.data)
 
 
-def video_time_scale(frames: int, first_omega0: float = 30.0) -> float:
-    """The time axis' coordinate scale of a `frames`-frame clip (VIDEO_TIME_NYQUIST_FRACTION), at most 1."""
-    return min(1.0, VIDEO_TIME_NYQUIST_FRACTION * math.pi * max(1, int(frames)) * 3 / (2.0 * first_omega0))
+def time_scale(modality: str, n: int, first_omega0: float = 30.0) -> float:
+    """The time axis' coordinate scale for n samples (frames) of audio or video (TIME_NYQUIST_FRACTION), at most
+    COORD_SCALES[modality]."""
+    rule = TIME_NYQUIST_FRACTION[modality] * math.pi * max(1, int(n)) * len(AXES[modality]) / (2.0 * first_omega0)
+    return min(COORD_SCALES[modality], rule)
 
 
 def coord_scales(modality: str, grid_shape: Sequence[int] | None = None) -> list[float]:
     """Each axis' coordinate scale, as the header's coords.scale: the time axis of audio spans [-100, 100];
-    with the grid's shape, video's time axis follows video_time_scale; everything else [-1, 1]."""
+    with the grid's shape, a short clip's time axis follows time_scale; everything else [-1, 1]."""
     scales = [COORD_SCALES[modality] if a == "t" else 1.0 for a in AXES[modality]]
-    if modality == "video" and grid_shape is not None:
-        scales[AXES[modality].index("t")] = video_time_scale(grid_shape[AXES[modality].index("t")])
+    if modality in TIME_NYQUIST_FRACTION and grid_shape is not None:
+        t = AXES[modality].index("t")
+        scales[t] = time_scale(modality, grid_shape[t])
     return scales
 
 
