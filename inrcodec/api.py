@@ -44,7 +44,7 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     """Fit, quantize and pack `source` (path, array or Signal); write `output` if given.
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
-    activation, damping, lr, seed, device, bpp). bpp=X (images) makes the whole file land in
+    activation, damping, lr, seed, device, bpp, between_weight). bpp=X (images) makes the whole file land in
     [0.95 X, X] bits per pixel, the network chosen by inrcodec.rate. start (seconds) and frames or
     duration (seconds) select a range of an audio or video file; a video whose stream ends before
     the frames its container declares is refused (MediaError) unless partial=True, which encodes

@@ -108,7 +108,7 @@ def test_old_pixel_centre_audio_files_decode_as_written(audio_file):
     model = load_model(*container.unpack(data))
     n = header["signal"]["samples"]
     with torch.no_grad():
-        expected = np.clip(model(grid_coords((n,), [100.0])).numpy(), -1, 1) * header["values"]["scale"][0]
+        expected = np.clip(model(grid_coords((n,), header["coords"]["scale"])).numpy(), -1, 1) * header["values"]["scale"][0]
     np.testing.assert_array_equal(inrcodec.decode(data), expected.astype(np.float32))
     up = inrcodec.decode_audio(data, rate=16000, resample="network")[0]
     assert not np.array_equal(up[::2], inrcodec.decode(data))  # centres: 2x puts no sample on an original instant

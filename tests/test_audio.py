@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import inrcodec
 from inrcodec.cli import main
 from inrcodec.codec.audio import audio_grid, value_map
+from inrcodec.codec.result import time_scale
 from inrcodec.errors import MediaError
 from inrcodec.media import load
 from inrcodec.media.audio import array_to_audio, encode_audio_bytes, load_audio
@@ -89,7 +90,7 @@ def test_amplitude_maps_to_one_and_back():
 def test_encode_records_recipe_and_decode_restores_level(stereo_spdr):
     _, spdr, x = stereo_spdr
     h = inrcodec.info(spdr)["header"]
-    assert h["modality"] == "audio" and h["coords"]["scale"] == [100.0]
+    assert h["modality"] == "audio" and h["coords"]["scale"] == [time_scale("audio", h["signal"]["samples"])]
     assert h["arch"]["damping"] == "atan" and h["signal"]["subtype"] == "PCM_16"
     peak = float(np.abs(x).max())
     assert h["values"]["scale"] == [pytest.approx(peak, rel=1e-6)] * 2

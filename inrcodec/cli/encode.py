@@ -38,6 +38,10 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 @click.option("--damping", type=click.Choice(DAMPING_CHOICES), default=DEFAULTS.damping,
               help="SPDER damping (default: sqrt; atan for audio).")
 @click.option("--lr", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=DEFAULTS.lr, help="Adam learning rate.")
+@click.option("--between-weight", type=click.FloatRange(0, 100), default=DEFAULTS.between_weight,
+              help="Weight of the between-samples regulariser: off-grid points fitted to the trivial interpolant "
+                   "(bicubic, cubic in time, frame blending) for renders at other sizes and rates; 0 turns it off "
+                   "(default: the medium's, benchmarks/results/anyres/levers.md).")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @click.option("--device", type=click.Choice(DEVICES), default=DEFAULTS.device, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")

@@ -19,6 +19,7 @@ from ..nn.device import pick_device
 from ..nn.quantize import bit_plan, dequantize_state, quantize_state
 from ..nn.registry import build_model, count_parameters, make_arch
 from ..signal import AXES, Signal
+from ..train.between import BetweenSampler, axis_affine
 from ..train.fit import FitOptions, fit, full_loss
 from ..train.qat import attach_fake_quant, detach_fake_quant
 from .audio import value_map
@@ -47,6 +48,22 @@ def plain_arch(config: EncodeConfig, r: Resolved, in_features: int, channels: in
     return make_arch(config.activation, in_features, channels, r.width, r.depth, damping=r.damping, **extras)
 
 
+BETWEEN_KIND = {"image": "cubic", "audio": "cubic", "video": "linear"}  # the trivial interpolant of each medium
+
+
+def between_sampler(signal: Signal, values: torch.Tensor, batch: int | None) -> BetweenSampler:
+    """Off-grid coordinates and targets for the regulariser: between samples along every axis of an image,
+    along t for audio and video (the axes `--scale`, `--rate` and `--fps` upsample); half a batch per step."""
+    axes = AXES[signal.modality]
+    shape = list(signal.grid_shape)
+    scales, placements = coord_scales(signal.modality, shape), coord_placements(signal.modality)
+    affine = [axis_affine(n, s, p) for n, s, p in zip(shape, scales, placements, strict=True)]
+    up = [i for i, a in enumerate(axes) if signal.modality == "image" or a == "t"]
+    n = values.shape[0]
+    count = max(256, min(n, batch or n) // 2)
+    return BetweenSampler(values.reshape(*shape, values.shape[-1]), affine, up, count, BETWEEN_KIND[signal.modality])
+
+
 def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progress: Progress | None = None) -> EncodeResult:
     """Fit, quantize and pack `signal` as format 1.0; PSNR and rho_AG are measured by decoding the bytes."""
     device = pick_device(config.device)
@@ -56,7 +73,8 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
     arch = plain_arch(config, r, len(axes), signal.channels)
     limits.check_arch_size(arch)
     model = build_model(arch).to(device)
-    coords = grid_coords(signal.grid_shape, coord_scales(signal.modality), device=device, placements=coord_placements(signal.modality))
+    coords = grid_coords(signal.grid_shape, coord_scales(signal.modality, signal.grid_shape), device=device,
+                         placements=coord_placements(signal.modality))
     fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
     values = torch.from_numpy(fit_values).to(device)
     start = time.perf_counter()
@@ -68,8 +86,10 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
         return None if progress is None else (lambda s, n, loss, t: progress(name, s, n, loss, t))
 
     every = eval_interval(signal.num_samples, r.batch_size)
-    fopts = FitOptions(steps=r.steps, lr=r.lr, time_limit=float_budget, seed=config.seed, batch_size=r.batch_size, eval_every=every)
-    result = fit(model, coords, values, fopts, phase("fit"))
+    fopts = FitOptions(steps=r.steps, lr=r.lr, time_limit=float_budget, seed=config.seed, batch_size=r.batch_size, eval_every=every,
+                       between_weight=r.between_weight)
+    between = between_sampler(signal, values, r.batch_size) if r.between_weight > 0 else None
+    result = fit(model, coords, values, fopts, phase("fit"), between=between)
     notices += result.notices
     float_loss = result.best_loss * value_header["scale"][0] ** 2  # MSE at the original level
     steps = result.steps
@@ -80,15 +100,15 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
         remaining = None if budget is None else max(0.0, budget - (time.perf_counter() - start))
         if remaining is None or remaining > 0:
             qopts = FitOptions(steps=r.qat_steps, lr=r.qat_lr, time_limit=remaining, seed=config.seed + 1, batch_size=r.batch_size,
-                               eval_every=every)
-            qres = fit(tuned, coords, values, qopts, phase("quantize"))
+                               eval_every=every, between_weight=r.between_weight)
+            qres = fit(tuned, coords, values, qopts, phase("quantize"), between=between)
             steps += qres.steps
             notices += [n for n in qres.notices if n not in notices]
         detach_fake_quant(tuned)
         model = tuned if _quantized_loss(tuned, plan, coords, values) <= _quantized_loss(model, plan, coords, values) else model
     tensors, quant = quantize_state(model.cpu(), plan)
     header = build_header(signal, arch, quant, value_header, preset=config.preset, steps=steps, seed=config.seed, lr=r.lr,
-                          batch_size=r.batch_size)
+                          batch_size=r.batch_size, between_weight=r.between_weight or None)
     data = container.pack(header, tensors)
     seconds = time.perf_counter() - start
     measure_on = device if signal.modality != "image" else torch.device("cpu")

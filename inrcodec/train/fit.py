@@ -46,6 +46,7 @@ class FitOptions:
     compile: bool | None = None  # None: decide from the expected fit time (env SPDR_COMPILE=0/1 overrides)
     compile_mode: str | None = None  # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs) on GPUs
     precision: str = "fp32"  # tf32/bf16 trade fidelity for speed on GPUs (measured in benchmarks/speed.py)
+    between_weight: float = 0.0  # mu: loss = MSE(samples) + mu * MSE(off-grid, against `between`'s interpolant); 0: off
 
 
 @dataclass
@@ -62,6 +63,7 @@ class FitResult:
 
 
 Progress = Callable[[int, int, float, float], None]  # (step, total, best loss, elapsed seconds)
+Between = Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]]  # off-grid (coords, targets); train/between.py
 
 
 def _size(nbytes: int) -> str:
@@ -129,14 +131,24 @@ def fit(
     values: torch.Tensor,
     opts: FitOptions,
     progress: Progress | None = None,
+    between: Between | None = None,
 ) -> FitResult:
-    """Fit `model` to (coords, values) in place and return the best-loss weights' result."""
+    """Fit `model` to (coords, values) in place and return the best-loss weights' result.
+
+    between: where opts.between_weight > 0, each step also fits between(generator)'s off-grid
+    coordinates to their targets at that weight; the best checkpoint and every reported loss
+    stay the MSE on (coords, values).
+    """
+    if opts.between_weight < 0 or not math.isfinite(opts.between_weight):
+        raise ValueError("between_weight must be a finite number >= 0")
+    if opts.between_weight > 0 and between is None:
+        raise ValueError("between_weight > 0 needs a `between` sampler")
     with _precision(opts.precision, coords.device) as autocast:
-        return _fit(model, coords, values, opts, progress, autocast)
+        return _fit(model, coords, values, opts, progress, autocast, between if opts.between_weight > 0 else None)
 
 
 def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: FitOptions, progress: Progress | None,
-         autocast: torch.autocast | None) -> FitResult:
+         autocast: torch.autocast | None, between: Between | None = None) -> FitResult:
     n, device = coords.shape[0], coords.device
     notices: list[str] = []
     batch = opts.batch_size
@@ -169,15 +181,21 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
 
     def run_step(x: torch.Tensor, y: torch.Tensor, track: bool) -> torch.Tensor:
         nonlocal best_loss
+        m = x.shape[0]
+        if between is not None:
+            xb, yb = between(gen)
+            x = torch.cat([x, xb])
         if autocast is not None:
             with autocast:
                 pred = forward(x)
         else:
             pred = forward(x)
-        loss = torch.mean((pred.float() - y) ** 2)
+        loss = torch.mean((pred[:m].float() - y) ** 2)
+        ld = loss.detach()
+        if between is not None:
+            loss = loss + opts.between_weight * torch.mean((pred[m:].float() - yb) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        ld = loss.detach()
         if track:  # the loss belongs to the weights before this update: keep them if best so far
             with torch.no_grad():
                 improved = ld < best_loss
