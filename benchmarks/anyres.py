@@ -63,7 +63,7 @@ def lanczos(px: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.stack(planes, axis=-1)
 
 
-ENCODE: dict = {"preset": "fast"}  # set from the command line: preset, width, depth, steps
+ENCODE: dict = {"preset": "balanced"}  # set from the command line: preset, width, depth, steps
 
 
 def images(names: list[str], side: int, steps: int | None, seed: int) -> tuple[list[dict], dict]:
@@ -193,15 +193,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="fitting steps (default: the fast preset's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="one input per medium, smaller sizes (a smoke run)")
-    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--preset", default="balanced", help="the encoder preset (default: spdr encode's own default)")
     parser.add_argument("--width", type=int, default=None, help="hidden width (default: the preset's, sized by the samples)")
     parser.add_argument("--depth", type=int, default=None)
     args = parser.parse_args()
     ENCODE.update(preset=args.preset, steps=args.steps, width=args.width, depth=args.depth)
-    photos = ["camera"] if args.quick else ["camera", "astronaut", "chelsea"]
+    photos = ["camera"] if args.quick else ["camera", "astronaut", "coffee"]  # square crops of at least 384 px
     clips = ["carphone_pristine.mp4"] if args.quick else ["carphone_pristine.mp4", "bikes.mp4"]
     sounds = ["speech_voice.wav"] if args.quick else ["speech_voice.wav", "guit_em9.flac"]
-    rows, shown_image = images(photos, 48 if args.quick else 64, args.steps, args.seed)
+    rows, shown_image = images(photos, 48 if args.quick else 96, args.steps, args.seed)
     vrows, shown_video = video(clips, 9 if args.quick else 17, (48, 64) if args.quick else (72, 96), args.steps, args.seed)
     arows = audio(sounds, 0.25 if args.quick else 0.5, args.steps, args.seed)
     rows += vrows + arows
