@@ -186,9 +186,9 @@ def media(tmp_path_factory):
 TINY = {
     "image": ({"inputs": ["camera"], "size": 12, "archs": ["spder", "siren", "hashgrid", "relu-pe"]}, 4 * 2),
     "audio": ({"size": 128, "archs": ["spder", "relu"]}, (2 + 1) * 2),
-    "superres": ({"inputs": ["camera"], "size": 8, "archs": ["spder"]}, 4 * 2 + 2 * 4),
-    "audio-interp": ({"size": 256, "archs": ["siren"]}, 2 * 2 * 4 + 2 * 3),
-    "video": ({"size": 8, "archs": ["spder"]}, 2 + 1),
+    "superres": ({"inputs": ["camera"], "size": 8, "archs": ["spder"]}, 2 * 4 * 2 + 2 * 4),  # alone + spdr default
+    "audio-interp": ({"size": 256, "archs": ["siren"]}, 2 * 2 * (4 + 3) + 2 * 3),
+    "video": ({"size": 8, "archs": ["spder"]}, 2 * 2 + 1),
     "gradient": ({"inputs": ["text"], "size": 24, "archs": ["spder", "siren"]}, 2 * 2),
 }
 
@@ -227,6 +227,93 @@ def test_superres_baselines_are_exact_at_scale_one(tmp_path):
     rows = run_and_write(BenchOptions("superres", inputs=["camera"], size=8, steps=[1], archs=["siren"]), str(tmp_path))
     lanczos = {r["scale"]: r for r in rows if r["arch"] == "lanczos"}
     assert lanczos[1]["loss"] == 0 and lanczos[8]["loss"] > 0
+
+
+# --- spdr's default rendering: the classic resampler of the network's own output --------------------------
+# Each test refits the task's network (same seed, same data, CPU: the same weights), renders it on its own
+# fitted grid, applies the classic resampler here, independently of the task's code, and checks the task's
+# "spdr default" rows score exactly that; and that they differ from the network alone.
+
+
+def refit(arch: str, in_f: int, out_f: int, grid, spec, coords: torch.Tensor, values: torch.Tensor, steps) -> np.ndarray:
+    """The network after the task's fit, evaluated on its fitted coordinates (clipped like a decoder), float64."""
+    from inrcodec.bench._archs import make
+
+    model, lr, _ = make(arch, in_f, out_f, grid, spec, 3, torch.device("cpu"))
+    fit_recording(model, coords, values, steps, lr)
+    with torch.no_grad():
+        return np.clip(model(coords).double().numpy(), -1, 1)
+
+
+def by(rows: list[dict], **want) -> dict:
+    """The one row matching every field in want."""
+    (row,) = [r for r in rows if all(r.get(k) == v for k, v in want.items())]
+    return row
+
+
+def test_superres_default_rendering_is_lanczos_of_the_network_base_pixels(tmp_path):
+    from PIL import Image
+
+    from inrcodec.bench import superres
+
+    rows = run_and_write(BenchOptions("superres", inputs=["camera"], size=8, steps=[1, 2], archs=["spder"], seed=3), str(tmp_path))
+    pyr = superres.pyramid("camera", 8)
+    coords = grid_coords((8, 8))
+    own = refit("spder", 2, 1, (8, 8), superres.CPU["spec"], coords, torch.from_numpy(pyr[1].reshape(-1, 1)).float(), [1, 2])
+    pix = Image.fromarray(np.rint((own.reshape(8, 8) + 1) * 127.5).astype(np.uint8))
+    for s in (2, 4, 8):
+        up = np.asarray(pix.resize((8 * s, 8 * s), Image.Resampling.LANCZOS), dtype=np.float64) / 127.5 - 1
+        row = by(rows, arch="spder", rendering="classic", step=2, scale=s)
+        assert row["loss"] == pytest.approx(mse(up, pyr[s]), rel=1e-9)
+        assert row["loss"] != by(rows, arch="spder", rendering="network", step=2, scale=s)["loss"]
+    assert len([r for r in rows if r["rendering"] == "true base"]) == 2 * 4  # the baselines of the true photo stay
+    md = (tmp_path / "superres.md").read_text()
+    assert "SPDER + Lanczos (spdr default)" in md and "SPDER alone" in md and "Lanczos (Pillow) of the true base image" in md
+    assert "x8: SPDER alone" in md and ("dB worse" in md or "dB better" in md)
+
+
+def test_video_default_rendering_blends_the_network_fitted_frames(tmp_path, media):
+    from inrcodec.bench import video as vtask
+    from inrcodec.bench._data import video as load_clip
+
+    rows = run_and_write(BenchOptions("video", inputs=[media["video"]], size=8, steps=[1, 2], archs=["spder"], seed=3), str(tmp_path))
+    clip, _ = load_clip(media["video"], vtask.CPU["frames"], 8)
+    clip = clip[: len(clip) - 1 + len(clip) % 2]
+    n = len(clip)
+    fit, held = clip[0::2], clip[1::2]
+    t = -1 + 2 * np.arange(0, n, 2) / n  # fitted frames at their timestamps, frame k of n at -1 + 2k/n
+    ax = -1 + (2 * np.arange(8) + 1) / 8
+    coords = torch.from_numpy(np.stack(np.meshgrid(t, ax, ax, indexing="ij"), axis=-1).reshape(-1, 3)).float()
+    own = refit("spder", 3, 3, fit.shape[:3], vtask.CPU["spec"], coords, torch.from_numpy(fit.reshape(-1, 3)).float(), [1, 2])
+    own = own.reshape(fit.shape)
+    row = by(rows, arch="spder", rendering="classic", step=2)
+    assert row["interp_loss"] == pytest.approx(mse(0.5 * (own[:-1] + own[1:]), held), rel=1e-9)
+    alone = by(rows, arch="spder", rendering="network", step=2)
+    assert row["interp_loss"] != alone["interp_loss"] and row["loss"] == alone["loss"]
+    assert by(rows, arch="blend")["interp_loss"] == pytest.approx(mse(0.5 * (fit[:-1] + fit[1:]), held))
+    assert "SPDER + frame blending (spdr default)" in (tmp_path / "video.md").read_text()
+
+
+def test_audio_interp_default_rendering_is_resample_poly_of_the_network_samples(tmp_path, media):
+    from scipy.signal import resample_poly
+
+    from inrcodec.bench._archs import NetSpec
+    from inrcodec.bench.audio import CPU, loudest_clips, variants
+
+    rows = run_and_write(BenchOptions("audio-interp", inputs=[media["wav"]], size=256, steps=[1, 2], archs=["siren"], seed=3),
+                         str(tmp_path))
+    ((_, x, _),) = loudest_clips([media["wav"]], 256, 8)
+    dec = x[::8]
+    coords = torch.from_numpy(-1 + 2 * np.arange(0, x.size, 8) / x.size).float().reshape(-1, 1)  # kept samples' timestamps
+    for key, arch, om in variants(["siren"], dec.size):
+        spec = NetSpec(CPU["width"], CPU["depth"], 1e-4, first_omega0=om)
+        own = refit(arch, 1, 1, (dec.size,), spec, coords, torch.from_numpy(dec.reshape(-1, 1)).float(), [1, 2]).ravel()
+        for k in (2, 4, 8):
+            row = by(rows, variant=key, rendering="classic", step=2, scale=k)
+            assert row["loss"] == pytest.approx(mse(resample_poly(own, k, 1), x[:: 8 // k]), rel=1e-9)
+            assert row["loss"] != by(rows, variant=key, rendering="network", step=2, scale=k)["loss"]
+    md = (tmp_path / "audio-interp.md").read_text()
+    assert "+ resample_poly (spdr default)" in md and "scipy resample_poly of the true samples" in md
 
 
 def test_cli_bench_json_errors_and_force(tmp_path):
