@@ -43,7 +43,8 @@ torch.manual_seed(0)
 arch = {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 3, "width": width, "depth": depth,
         "omega0": 30.0, "first_omega0": 30.0}
 model = build_model(arch).eval()
-header = {"arch": arch, "coords": {"scale": [1.0, 1.0]}, "values": {"offset": [0.0] * 3, "scale": [1.0] * 3}}
+header = {"arch": arch, "coords": {"convention": "pixel-centre", "axes": ["y", "x"], "scale": [1.0, 1.0]},
+          "values": {"offset": [0.0] * 3, "scale": [1.0] * 3}}
 render(model, header, (64, 64))  # warm-up
 best = float("inf")
 for _ in range(repeats):

@@ -146,7 +146,8 @@ def decode_mps(width: int, depth: int, side: int, device) -> float:
     """Megapixels per second rendering a side x side image through codec.render (chunked)."""
     arch = dict(activation="spder", damping="sqrt", in_features=2, out_features=1, width=width, depth=depth, omega0=30.0, first_omega0=30.0)
     model = build_model(arch)
-    header = {"arch": arch, "coords": {"scale": [1.0, 1.0]}, "values": {"offset": [0.0], "scale": [1.0]}}
+    header = {"arch": arch, "coords": {"convention": "pixel-centre", "axes": ["y", "x"], "scale": [1.0, 1.0]},
+              "values": {"offset": [0.0], "scale": [1.0]}}
     render(model, header, (64, 64), device=device)
     sync(device)
     t = time.perf_counter()

@@ -1,6 +1,6 @@
 """SPDER against SIREN and ReLU baselines on the same photo, same network size and step budget.
 
-    python examples/compare_activations.py [--size 64] [--steps 300]
+    python examples/compare_activations.py [--size 64] [--steps 300]   (photos from scikit-image: pip install -e ".[bench]")
 """
 
 from __future__ import annotations
