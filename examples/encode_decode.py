@@ -1,6 +1,7 @@
 """Encode a photo into a .spdr file, then decode it at its own size, 2.5x larger and as a gradient map.
 
-    python examples/encode_decode.py [--out spdr-example] [--preset fast] [--steps N]   (photos from scikit-image: pip install -e ".[bench]")
+    python examples/encode_decode.py [--out spdr-example] [--preset fast] [--steps N]
+    (photos from scikit-image: pip install -e ".[bench]")
 """
 
 from __future__ import annotations
