@@ -284,3 +284,13 @@ def test_decode_parses_the_file_once(tmp_path, encoded_grey, monkeypatch):
         r = run("decode", str(spdr), *args, "-o", str(tmp_path / f"o{len(args)}.png"))
         assert r.exit_code == 0, r.stderr
         assert calls == [spdr.stat().st_size], args
+
+
+def test_bench_without_the_bench_extra_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("matplotlib", "skimage") else real(name, *a))
+    r = run("bench", "image")
+    assert_one_line_error(r)
+    assert "needs matplotlib, scikit-image: pip install 'inrcodec[bench]'" in r.stderr
