@@ -144,7 +144,8 @@ def test_divergence_stop(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.optim.Adam, "step", poisoned_step)
     recoveries = inrcodec.train.fit.MAX_RECOVERIES + 1
     m, report = check_cli(tmp_path, src, "--steps", 200, "--width", 8, "--bits", 32,  # 32 bits: no quantization-aware tuning
-                          pattern=rf"the fit diverged {recoveries} times \(learning rate halved each time\): "
+                          pattern=rf"the fit diverged {recoveries} times \(best weights restored, learning rate halved, "
+                                  r"after all but the last\): "
                                   r"stopped at step (\d+) of 200 with the best weights so far",
                           before=lambda: calls.update(n=0))
     # one report window (10 steps) before the poison, then one per recovery
@@ -269,3 +270,20 @@ def test_declared_count_slack():
     problem, notice = _ends_early("c.mkv", 0, 5, 10**9, 0, False, "Invalid data")
     assert problem == "c.mkv: the video stream breaks off after frame 4 (decode error: Invalid data)"
     assert notice == "encoded frames 0-4: the stream breaks off there (decode error: Invalid data)"
+
+
+# --- a range longer than the file -------------------------------------------------------------------
+
+def test_frames_or_duration_past_the_end_are_cut_and_said(tmp_path):
+    import soundfile as sf
+
+    clip = tmp_path / "short.mp4"
+    write_clip(clip, fmt="mp4", frames=6)
+    check_cli(tmp_path, clip, "--steps", 3, "--width", 8, "--start", 0.125, "--frames", 50,
+              pattern=r"short\.mp4: --frames 50 asked for 50 frames, the file holds 3 from there on: encoded 3 \(0\.125 s\)")
+    check_quiet(tmp_path, clip, "--steps", 3, "--width", 8, "--frames", 6)
+    wav = tmp_path / "short.wav"
+    sf.write(wav, (0.3 * np.sin(np.arange(800) / 3)).astype(np.float32), 8000)
+    check_cli(tmp_path, wav, "--steps", 3, "--width", 8, "--duration", 2,
+              pattern=r"short\.wav: --duration 2 s asked for 16000 samples, the file holds 800 from there on: encoded 800 \(0\.100 s\)")
+    check_quiet(tmp_path, wav, "--steps", 3, "--width", 8, "--duration", 0.1)

@@ -52,6 +52,16 @@ def select_range(total: int, rate: float, start: float | None, count: int | None
     return first, min(n, total - first)
 
 
+def short_range_notice(name: str, asked: int | None, seconds: float | None, got: int, rate: float, unit: str) -> list[str]:
+    """One line when --frames or --duration asked for more than the file holds from --start on (it is cut to what is there)."""
+    wanted = asked if asked is not None else (None if seconds is None else max(1, int(np.floor(seconds * rate + 0.5))))
+    if wanted is None or got >= wanted:
+        return []
+    what = f"--frames {asked}" if asked is not None else f"--duration {seconds:g} s"
+    return [f"{name}: {what} asked for {wanted} {unit}, the file holds {got} from there on: encoded {got} "
+            f"({got / rate:.3f} s)"]
+
+
 def load_audio(path: str | os.PathLike, start: float | None = None, duration: float | None = None) -> Signal:
     """Read an audio file (optionally the range start..start+duration seconds) into a Signal."""
     p = Path(path)
@@ -77,7 +87,8 @@ def load_audio(path: str | os.PathLike, start: float | None = None, duration: fl
     if not np.all(np.isfinite(data)):
         raise MediaError(f"{p.name}: audio holds NaN or infinite samples")
     meta = {"samples": int(data.shape[0]), "channels": channels, "sample_rate": rate, "subtype": str(info.subtype)}
-    return Signal("audio", np.ascontiguousarray(data), meta)
+    notices = short_range_notice(p.name, None, duration, int(data.shape[0]), rate, "samples")
+    return Signal("audio", np.ascontiguousarray(data), meta, notices)
 
 
 def array_to_audio(samples: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> Signal:

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import MediaError, OutputExistsError
 from ..files import atomic_folder, atomic_path
 from ..signal import Signal
-from .audio import select_range
+from .audio import select_range, short_range_notice
 
 MAX_FPS_TERM = 2**31 - 1
 MAX_VALUES = 1 << 30  # float32 values a loaded clip may hold (4 GiB); use --frames/--duration above it
@@ -141,6 +141,8 @@ def load_video(path: str | os.PathLike, start: float | None = None, frames: int 
         if not partial:
             raise MediaError(f"{problem}; pass --partial to encode the frames that decode")
         notices.append(notice)
+    if short is None:
+        notices += short_range_notice(p.name, frames, duration, len(out), float(fps), "frames")
     signal = frames_to_signal(np.stack(out), fps)
     signal.notices.extend(notices)
     return signal

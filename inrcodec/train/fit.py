@@ -246,7 +246,8 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
                 recoveries += 1
                 if recoveries > MAX_RECOVERIES or not math.isfinite(best_host):
                     if math.isfinite(best_host):
-                        notices.append(f"the fit diverged {recoveries} times (learning rate halved each time): "
+                        notices.append(f"the fit diverged {recoveries} times (best weights restored, learning rate halved, "
+                                       "after all but the last): "
                                        f"stopped at step {step} of {opts.steps} with the best weights so far")
                         break
                     restore_best()  # the caller's model keeps finite (initial) weights, never NaN ones
