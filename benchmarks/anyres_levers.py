@@ -45,11 +45,17 @@ from inrcodec.bench._data import audio as load_audio  # noqa: E402
 from inrcodec.bench._data import loudest_window, video  # noqa: E402
 from inrcodec.bench.superres import pyramid, upscale  # noqa: E402
 from inrcodec.codec.presets import MODALITY_PRESET_SPECS, PRESET_SPECS  # noqa: E402
-from inrcodec.codec.result import coord_scales  # noqa: E402
+from inrcodec.codec.result import COORD_SCALES  # noqa: E402
 from inrcodec.metrics import psnr, snr  # noqa: E402
-from inrcodec.nn.coords import TIMESTAMP, axis_positions, forward_chunks  # noqa: E402
+from inrcodec.nn.coords import (  # noqa: E402
+    TIMESTAMP,
+    axis_affine,  # noqa: E402
+    axis_positions,
+    forward_chunks,
+)
 from inrcodec.nn.registry import build_model, make_arch  # noqa: E402
-from inrcodec.train.between import BetweenSampler, axis_affine  # noqa: E402
+from inrcodec.signal import AXES  # noqa: E402
+from inrcodec.train.between import BetweenSampler  # noqa: E402
 from inrcodec.train.fit import FitOptions, fit  # noqa: E402
 
 MEDIA = Path("/work/shared/media")
@@ -118,7 +124,7 @@ def video_case(name: str, lever: dict, steps: int, seed: int) -> dict:
     clip = clip[: len(clip) - 1 + len(clip) % 2]
     frames, size = clip.shape[0], clip.shape[1]
     fitf, held = clip[0::2], clip[1::2]
-    base = coord_scales("video")  # [t, y, x]
+    base = [COORD_SCALES["video"] if a == "t" else 1.0 for a in AXES["video"]]  # [t, y, x], before time_scale
     st = scale_factor(lever, len(fitf), 3, base[0])
     t_all = axis_positions(frames, st, placement=TIMESTAMP)
     ax = axis_positions(size)
@@ -176,7 +182,7 @@ def audio_case(name: str, lever: dict, steps: int, seed: int, factor: int) -> di
     samples, rate = load_audio(str(FILES[name]))
     x = loudest_window(samples, AUDIO_WINDOW)
     kept = x[::factor]
-    base = coord_scales("audio")[0]
+    base = COORD_SCALES["audio"]
     st = scale_factor(lever, kept.size, 1, base)
     pos = axis_positions(x.size, st, placement=TIMESTAMP).reshape(-1, 1)
     mask = np.ones(x.size, bool)

@@ -100,7 +100,7 @@ def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | N
     `scale` or `size` (height, width) the frame size. decode_frames() yields frames one by one.
     resample: how samples off the native grid are rendered: "auto" (default) and "classic" render the
     native grid and resample it classically (Lanczos; libswresample; frame blending), "network" asks the
-    network at every output sample (codec/runtime.py `rendering` says why auto is classic).
+    network at every output sample (media/resample.py `rendering` says why auto is classic).
     """
     checked = read_spdr(source)
     modality = checked.header["modality"]

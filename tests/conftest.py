@@ -75,3 +75,26 @@ def encoded_grey16(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     px = write_image(png, "grey16")
     inrcodec.encode(png, spdr, steps=TINY_STEPS)
     return png, spdr, px
+
+
+def poison_adam(monkeypatch, at_step: int, every_step_after: bool = False) -> dict:
+    """Make Adam turn every parameter NaN at optimiser step `at_step` (and at each later one if every_step_after).
+
+    Returns the live call counter {"n": steps so far}; reset it with counter.update(n=0) between fits.
+    """
+    import torch
+
+    real_step, calls = torch.optim.Adam.step, {"n": 0}
+
+    def poisoned_step(self, *args, **kwargs):
+        out = real_step(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == at_step or (every_step_after and calls["n"] > at_step):
+            with torch.no_grad():
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        p.fill_(float("nan"))
+        return out
+
+    monkeypatch.setattr(torch.optim.Adam, "step", poisoned_step)
+    return calls

@@ -12,9 +12,9 @@ import inrcodec
 from inrcodec.codec.presets import EncodeConfig
 from inrcodec.media.audio import array_to_audio
 from inrcodec.media.video import frames_to_signal
-from inrcodec.nn.coords import CENTRE, TIMESTAMP, axis_positions
+from inrcodec.nn.coords import CENTRE, TIMESTAMP, axis_affine, axis_positions
 from inrcodec.nn.registry import build_model, make_arch
-from inrcodec.train.between import BetweenSampler, axis_affine
+from inrcodec.train.between import BetweenSampler
 from inrcodec.train.fit import FitOptions, fit
 
 NET = {"width": 12, "depth": 1}
@@ -120,6 +120,6 @@ def test_time_axis_scale_follows_the_sample_count_up_to_the_old_scale():
     assert time_scale("video", 9) == pytest.approx(0.25, abs=1e-3) and time_scale("video", 37) == 1.0
     assert time_scale("audio", 1536) == pytest.approx(25.0, abs=0.05) and time_scale("audio", 10_000) == 100.0
     assert coord_scales("video", (9, 4, 4)) == [time_scale("video", 9), 1.0, 1.0]
-    assert coord_scales("image", (5, 7)) == [1.0, 1.0] and coord_scales("audio") == [100.0]
+    assert coord_scales("image", (5, 7)) == [1.0, 1.0] and coord_scales("audio", (100_000,)) == [100.0]
     short = inrcodec.encode(tiny_signals()["video"], steps=2, **NET)
     assert short.header["coords"]["scale"] == [time_scale("video", 3), 1.0, 1.0]

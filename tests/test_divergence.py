@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import write_image
+from conftest import poison_adam, write_image
 
 import inrcodec
 import inrcodec.nn.activations
@@ -51,19 +51,7 @@ def test_absurd_learning_rate_is_recovered_from(tmp_path, monkeypatch):
 def test_nan_midway_is_recovered_from(tmp_path, monkeypatch):
     """Parameters turned NaN at one optimiser step: the fit restores its best weights and carries on."""
     monkeypatch.setenv("SPDR_COMPILE", "0")
-    real_step, calls = torch.optim.Adam.step, {"n": 0}
-
-    def poisoned_step(self, *args, **kwargs):
-        out = real_step(self, *args, **kwargs)
-        calls["n"] += 1
-        if calls["n"] == 15:
-            with torch.no_grad():
-                for group in self.param_groups:
-                    for p in group["params"]:
-                        p.fill_(float("nan"))
-        return out
-
-    monkeypatch.setattr(torch.optim.Adam, "step", poisoned_step)
+    calls = poison_adam(monkeypatch, at_step=15)
     r = encode(tmp_path, "--steps", "30", "--width", "16")
     assert r.exit_code == 0, r.stderr
     assert calls["n"] > 15

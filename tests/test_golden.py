@@ -28,13 +28,16 @@ def _golden_module():
 make_golden = _golden_module()
 
 
-def test_writer_reproduces_golden_bytes():
-    data = pack(*make_golden.build_golden())
+@pytest.mark.parametrize(("build", "path"), [("build_golden", "GOLDEN_PATH"), ("build_golden_v1_1", "GOLDEN_V1_1_PATH"),
+                                              ("build_golden_v1_2", "GOLDEN_V1_2_PATH")])
+def test_writer_reproduces_golden_bytes(build, path):
+    """Formats 1.0, 1.1 and 1.2: the writer's bytes equal the committed golden file's."""
+    data, golden = pack(*getattr(make_golden, build)()), getattr(make_golden, path)
     if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
-        make_golden.GOLDEN_PATH.write_bytes(data)
-        pytest.skip(f"regenerated {make_golden.GOLDEN_PATH}")
-    assert data == make_golden.GOLDEN_PATH.read_bytes(), (
-        "writer output differs from tests/data/golden_v1.spdr; if the change is intended, rerun "
+        golden.write_bytes(data)
+        pytest.skip(f"regenerated {golden}")
+    assert data == golden.read_bytes(), (
+        f"writer output differs from tests/data/{golden.name}; if the change is intended, rerun "
         "with SPDR_REGENERATE_GOLDEN=1 and bump the format version if old files read differently")
 
 
@@ -52,16 +55,6 @@ def test_reader_reads_golden_file():
 
 
 # --- format 1.1: latent grid, compressed header, range-coded payload -----------------------------------
-
-def test_writer_reproduces_golden_v1_1_bytes():
-    data = pack(*make_golden.build_golden_v1_1())
-    if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
-        make_golden.GOLDEN_V1_1_PATH.write_bytes(data)
-        pytest.skip(f"regenerated {make_golden.GOLDEN_V1_1_PATH}")
-    assert data == make_golden.GOLDEN_V1_1_PATH.read_bytes(), (
-        "writer output differs from tests/data/golden_v1_1.spdr; if the change is intended, rerun "
-        "with SPDR_REGENERATE_GOLDEN=1 and bump the format version if old files read differently")
-
 
 def test_reader_reads_golden_v1_1_file():
     from inrcodec.format import compact
@@ -90,16 +83,6 @@ def test_golden_v1_1_decodes_to_its_pixels():
     pixels = decode(make_golden.GOLDEN_V1_1_PATH.read_bytes())
     assert pixels.dtype == np.uint8 and pixels.shape == (6, 5, 1)
     np.testing.assert_array_equal(pixels[..., 0], np.array(make_golden.V1_1_PIXELS, dtype=np.uint8))
-
-
-def test_writer_reproduces_golden_v1_2_bytes():
-    data = pack(*make_golden.build_golden_v1_2())
-    if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
-        make_golden.GOLDEN_V1_2_PATH.write_bytes(data)
-        pytest.skip(f"regenerated {make_golden.GOLDEN_V1_2_PATH}")
-    assert data == make_golden.GOLDEN_V1_2_PATH.read_bytes(), (
-        "writer output differs from tests/data/golden_v1_2.spdr; if the change is intended, rerun "
-        "`python tests/data/make_golden.py` and bump the format version if readers are affected")
 
 
 def test_golden_v1_2_decodes_to_its_samples_and_keeps_them_at_twice_the_rate():

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
-from conftest import write_image
+from conftest import poison_adam, write_image
 
 import inrcodec
 import inrcodec.codec.presets
@@ -128,20 +127,7 @@ def test_divergence_stop(tmp_path, monkeypatch):
     src = tmp_path / "src.png"
     write_image(src, "grey")
     check_quiet(tmp_path, src, "--steps", 200, "--width", 8, "--bits", 32)
-    real_step = torch.optim.Adam.step
-    calls = {"n": 0}
-
-    def poisoned_step(self, *args, **kwargs):
-        out = real_step(self, *args, **kwargs)
-        calls["n"] += 1
-        if calls["n"] >= 15:
-            with torch.no_grad():
-                for group in self.param_groups:
-                    for p in group["params"]:
-                        p.fill_(float("nan"))
-        return out
-
-    monkeypatch.setattr(torch.optim.Adam, "step", poisoned_step)
+    calls = poison_adam(monkeypatch, at_step=15, every_step_after=True)
     recoveries = inrcodec.train.fit.MAX_RECOVERIES + 1
     m, report = check_cli(tmp_path, src, "--steps", 200, "--width", 8, "--bits", 32,  # 32 bits: no quantization-aware tuning
                           pattern=rf"the fit diverged {recoveries} times \(best weights restored, learning rate halved, "

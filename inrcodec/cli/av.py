@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import SpdrError
+from ..media.resample import rendering
 from .options import check_output, echo_notices, parse_size, resample_notices
 
 
@@ -106,7 +107,7 @@ def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps,
         fmt = audio_format(out)
         check_output(out, force)
         samples, out_rate = decode_audio(checked, rate, scale, device=device, force=force, resample=resample)
-        notices = resample_notices("audio", resample != "network" and samples.shape[0] != header["signal"]["samples"])
+        notices = resample_notices("audio", rendering(resample, (header["signal"]["samples"],), samples.shape[:1]) == "classic")
         files.write_atomic(out, encode_audio_bytes(samples, out_rate, fmt, header["signal"]["subtype"]), force=force)
         facts = {"output": str(out), "samples": int(samples.shape[0]), "sample_rate": out_rate,
                  "channels": int(samples.shape[1]), "bytes": out.stat().st_size}

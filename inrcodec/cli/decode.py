@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..media.resample import RESAMPLE_MODES, rendering
 from ..nn.device import DEVICES
 from .options import RESAMPLE_HELP, check_output, default_decode_name, echo_notices, handle_errors, parse_size, resample_notices
 
@@ -22,7 +23,7 @@ from .options import RESAMPLE_HELP, check_output, default_decode_name, echo_noti
 @click.option("--fps", help="Video: output frame rate, e.g. 50, 29.97 or 30000/1001; frames = round(duration x fps).")
 @click.option("--crf", type=click.IntRange(0, 63), help="Video: encoder quality for MP4/MOV/MKV (H.264, 0..51) and WebM (VP9, 0..63); "
               "lower is better (default 18).")
-@click.option("--resample", type=click.Choice(("auto", "network", "classic")), default="auto", show_default=True, help=RESAMPLE_HELP)
+@click.option("--resample", type=click.Choice(RESAMPLE_MODES), default="auto", show_default=True, help=RESAMPLE_HELP)
 @click.option("--gradient", is_flag=True, help="Write the gradient magnitude of the network instead.")
 @click.option("--device", type=click.Choice(DEVICES), default="cpu", show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output, and allow huge outputs.")
@@ -54,7 +55,7 @@ def decode(file, output, scale, size, rate, fps, crf, resample, gradient, device
     check_output(out, force)
     pixels = api_decode(checked, scale=scale, size=parse_size(size), device=device, force=force, gradient=gradient, resample=resample)
     native = (header["signal"]["height"], header["signal"]["width"])
-    notices = resample_notices("image", not gradient and resample != "network" and pixels.shape[:2] != native)
+    notices = resample_notices("image", not gradient and rendering(resample, native, pixels.shape[:2]) == "classic")
     mode = header["signal"]["mode"]
     if gradient:
         peak = float(np.percentile(pixels, 99.5)) or 1.0

@@ -12,6 +12,7 @@ import click
 
 from ..errors import SpdrError
 from ..files import check_output
+from ..media.resample import CLASSIC
 
 __all__ = ["RESAMPLE_HELP", "check_output", "default_decode_name", "echo_notices", "handle_errors", "out_path", "parse_size",
            "resample_notices"]
@@ -85,14 +86,13 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
 RESAMPLE_HELP = ("Off the native grid: classic (network on its own grid, then Lanczos / libswresample / frame blending), "
                  "network (the network at every output sample), or auto (default: classic; the network alone renders worse "
                  "between its samples, benchmarks/results/anyres/).")
-CLASSIC_NAMES = {"image": "Lanczos (Pillow)", "audio": "libswresample (PyAV)", "video": "frame blending and Lanczos"}
 
 
 def resample_notices(modality: str, classic: bool) -> list[str]:
     """The one line that says an off-grid decode did not come from the network alone."""
     if not classic:
         return []
-    return [f"rendered between the stored samples with {CLASSIC_NAMES[modality]}: the network alone renders worse there; "
+    return [f"rendered between the stored samples with {CLASSIC[modality]}: the network alone renders worse there; "
             "--resample network renders the network itself"]
 
 

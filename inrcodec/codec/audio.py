@@ -14,10 +14,10 @@ import torch
 
 from ..errors import SpdrError
 from ..format.limits import CheckedFile
-from ..media.resample import swresample
+from ..media.resample import rendering, swresample
 from ..metrics import psnr, rho_ag, snr
 from ..signal import Signal
-from .runtime import check_output_size, load_model, render, rendering
+from .runtime import check_output_size, load_model, render
 
 
 def value_map(signal: Signal) -> tuple[np.ndarray, dict]:
@@ -53,7 +53,7 @@ def decode_audio(checked: CheckedFile, rate: int | None = None, scale: float | N
                  device: torch.device = torch.device("cpu"), force: bool = False, resample: str = "auto") -> tuple[np.ndarray, int]:
     """(float32 samples (n, channels) at the original level, sample rate).
 
-    resample (codec/runtime.py `rendering`): at another rate, "classic" (the auto default) renders the
+    resample (media/resample.py `rendering`): at another rate, "classic" (the auto default) renders the
     native samples and resamples them with libswresample; "network" evaluates the network at every
     output sample's timestamp.
     """

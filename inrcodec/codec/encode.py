@@ -14,12 +14,12 @@ from collections.abc import Callable
 import torch
 
 from ..format import container, limits
-from ..nn.coords import grid_coords
+from ..nn.coords import axis_affine, grid_coords
 from ..nn.device import pick_device
 from ..nn.quantize import bit_plan, dequantize_state, quantize_state
 from ..nn.registry import build_model, count_parameters, make_arch
 from ..signal import AXES, Signal
-from ..train.between import BetweenSampler, axis_affine
+from ..train.between import BetweenSampler
 from ..train.fit import FitOptions, fit, full_loss
 from ..train.qat import attach_fake_quant, detach_fake_quant
 from .audio import value_map

@@ -7,10 +7,10 @@ import torch
 
 from ..format.limits import CheckedFile
 from ..media.image import pixels_to_unit, to_pixels
-from ..media.resample import lanczos
+from ..media.resample import lanczos, rendering
 from ..metrics import psnr, rho_ag
 from ..signal import Signal
-from .runtime import check_output_size, load_model, native_shape, render, rendering
+from .runtime import check_output_size, load_model, native_shape, render
 
 
 def image_shape(header: dict, scale: float | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:
@@ -28,7 +28,7 @@ def decode_image(checked: CheckedFile, scale: float | None = None, size: tuple[i
                  resample: str = "auto") -> np.ndarray:
     """uint8/uint16 pixels (H, W, C) as the source's writer stored them, or float32 |grad| (H, W, 1).
 
-    resample (codec/runtime.py `rendering`): off the native grid, "classic" (the auto default) renders
+    resample (media/resample.py `rendering`): off the native grid, "classic" (the auto default) renders
     the native pixels and resizes them with Lanczos; "network" evaluates the network at every output
     pixel. Gradients are always the network's own.
     """

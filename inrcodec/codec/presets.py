@@ -61,7 +61,6 @@ MIN_WIDTH, MAX_WIDTH = 8, 1024
 # The between-samples regulariser (train/between.py) per modality: weight mu of the off-grid MSE against
 # the signal's trivial interpolant (images: bicubic in y and x; audio: cubic in t; video: frame blending
 # in t), measured in benchmarks/results/anyres/levers.md. 0 leaves the plain fit.
-BETWEEN_WEIGHTS = {"image": 0.0, "audio": 0.0, "video": 0.0}
 MAX_BETWEEN_WEIGHT = 100.0
 
 
@@ -81,7 +80,7 @@ class EncodeConfig:
     seed: int = 0
     device: str = "auto"
     bpp: float | None = None  # images: target bits per pixel of the whole file (rate/bpp.py)
-    between_weight: float | None = None  # off-grid regulariser weight (None: BETWEEN_WEIGHTS; 0: off); plain encoder
+    between_weight: float = 0.0  # off-grid regulariser weight (0: off, the default for every medium); plain encoder
 
     def __post_init__(self) -> None:
         checks = [
@@ -96,7 +95,7 @@ class EncodeConfig:
             (self.time_limit is None or (math.isfinite(self.time_limit) and self.time_limit > 0), "time must be > 0"),
             (self.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
             (self.bpp is None or (math.isfinite(self.bpp) and 0 < self.bpp <= 64), "bpp must be in (0, 64]"),
-            (self.between_weight is None or (math.isfinite(self.between_weight) and 0 <= self.between_weight <= MAX_BETWEEN_WEIGHT),
+            (math.isfinite(self.between_weight) and 0 <= self.between_weight <= MAX_BETWEEN_WEIGHT,
              f"between weight must be in 0..{MAX_BETWEEN_WEIGHT:g}"),
             (self.bpp is None or not self.between_weight, "bpp is the rate-control encoder: leave between weight unset"),
             (self.bpp is None or (self.width is None and self.bits is None),
@@ -146,6 +145,5 @@ def resolve(config: EncodeConfig, num_samples: int, channels: int, in_features: 
         qat = min(qat, max(0, config.steps // 3))
     lr = spec.lr if config.lr is None else config.lr
     damping = config.damping or spec.damping
-    between = BETWEEN_WEIGHTS.get(modality, 0.0) if config.between_weight is None else config.between_weight
     return Resolved(width, depth, steps, lr, bits, qat, spec.qat_lr if config.lr is None else lr / 10, damping, spec.batch_size,
-                    tuple(notices), float(between))
+                    tuple(notices), float(config.between_weight))

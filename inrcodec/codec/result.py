@@ -62,11 +62,11 @@ def time_scale(modality: str, n: int, first_omega0: float = 30.0) -> float:
     return min(COORD_SCALES[modality], rule)
 
 
-def coord_scales(modality: str, grid_shape: Sequence[int] | None = None) -> list[float]:
-    """Each axis' coordinate scale, as the header's coords.scale: the time axis of audio spans [-100, 100];
-    with the grid's shape, a short clip's time axis follows time_scale; everything else [-1, 1]."""
+def coord_scales(modality: str, grid_shape: Sequence[int]) -> list[float]:
+    """Each axis' coordinate scale, as the header's coords.scale: the time axis of audio spans up to [-100, 100]
+    and of video up to [-1, 1], shorter for a short clip (time_scale); spatial axes [-1, 1]."""
     scales = [COORD_SCALES[modality] if a == "t" else 1.0 for a in AXES[modality]]
-    if modality in TIME_NYQUIST_FRACTION and grid_shape is not None:
+    if modality in TIME_NYQUIST_FRACTION:
         t = AXES[modality].index("t")
         scales[t] = time_scale(modality, grid_shape[t])
     return scales

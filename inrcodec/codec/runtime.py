@@ -24,11 +24,8 @@ MAX_OUTPUT_SAMPLES = 1 << 27  # image and audio renders above this many grid poi
 MAX_FRAME_SAMPLES = 1 << 27  # one video frame above this many pixels needs force
 MAX_OUTPUT_FRAMES = 1_000_000
 
-RESAMPLE_MODES = ("auto", "network", "classic")
-CLASSIC = {"image": "Lanczos (Pillow)", "audio": "libswresample (PyAV)", "video": "frame blending and Lanczos"}
-
-__all__ = ["CLASSIC", "MAX_OUTPUT_SAMPLES", "RESAMPLE_MODES", "check_output_size", "decode_samples", "iter_render", "load_model",
-           "native_shape", "render", "rendering"]
+__all__ = ["MAX_OUTPUT_SAMPLES", "check_output_size", "decode_samples", "iter_render", "load_model",
+           "native_shape", "render"]
 
 
 def load_model(header: dict, tensors: dict) -> nn.Module:
@@ -66,22 +63,6 @@ def native_shape(header: dict) -> tuple[int, ...]:
     sig = header["signal"]
     axes = {"image": ("height", "width"), "audio": ("samples",), "video": ("frames", "height", "width")}[header["modality"]]
     return tuple(int(sig[a]) for a in axes)
-
-
-def rendering(resample: str, native: Sequence[int], shape: Sequence[int]) -> str:
-    """"network" or "classic": how a decode at `shape` renders a file fitted on `native`.
-
-    network: the network evaluated on the requested grid. classic: the network on its native grid,
-    then the medium's classic resampler (CLASSIC). auto, the default, is classic whenever the grid
-    differs from the native one: measured on real photos, clips and sounds, the plain network renders
-    worse between its samples than the classic resampler does (benchmarks/results/anyres/), and the
-    decoder never renders worse than the trivial resampler. On the native grid both are the same.
-    """
-    if resample not in RESAMPLE_MODES:
-        raise SpdrError(f"resample must be one of {', '.join(RESAMPLE_MODES)}, got {resample!r}")
-    if resample == "auto":
-        return "network" if tuple(native) == tuple(shape) else "classic"
-    return resample
 
 
 def check_output_size(modality: str, shape: Sequence[int], force: bool) -> None:

@@ -15,11 +15,11 @@ from torch import nn
 from ..errors import SpdrError
 from ..format.limits import CheckedFile
 from ..media.image import to_pixels
-from ..media.resample import blend_positions, lanczos
+from ..media.resample import blend_positions, lanczos, rendering
 from ..metrics import mse, psnr_from_mse, rho_ag
 from ..signal import Signal
 from .audio import half_up
-from .runtime import check_output_size, iter_render, load_model, native_shape, rendering
+from .runtime import check_output_size, iter_render, load_model, native_shape
 
 FRAME_CHUNK = 1 << 18  # samples per rendered group of frames (at least one frame)
 
@@ -100,7 +100,7 @@ def iter_blended_frames(model: nn.Module, header: dict, shape: tuple[int, int, i
 class VideoDecode:
     """A resolved video render request: the grid and frame rate, and the frames on demand (nothing rendered yet).
 
-    resample (codec/runtime.py `rendering`): off the native frames and frame size, "classic" (the auto
+    resample (media/resample.py `rendering`): off the native frames and frame size, "classic" (the auto
     default) blends the network's native frames and resizes them with Lanczos; "network" evaluates the
     network at every output frame's timestamp and pixel.
     """

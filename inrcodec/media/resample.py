@@ -11,10 +11,31 @@ network's own in-between samples are measured against, and the rendering `--resa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 import numpy as np
+
+from ..errors import SpdrError
+
+RESAMPLE_MODES = ("auto", "network", "classic")  # spdr decode --resample (media/resample.py `rendering`)
+CLASSIC = {"image": "Lanczos (Pillow)", "audio": "libswresample (PyAV)", "video": "frame blending and Lanczos"}
+
+
+def rendering(resample: str, native: Sequence[int], shape: Sequence[int]) -> str:
+    """"network" or "classic": how a decode at `shape` renders a file fitted on `native`.
+
+    network: the network evaluated on the requested grid. classic: the network on its native grid,
+    then the medium's classic resampler (below). auto, the default, is classic whenever the grid
+    differs from the native one: measured on real photos, clips and sounds, the plain network renders
+    worse between its samples than the classic resampler does (benchmarks/results/anyres/), and the
+    decoder never renders worse than the trivial resampler. On the native grid both are the same.
+    """
+    if resample not in RESAMPLE_MODES:
+        raise SpdrError(f"resample must be one of {', '.join(RESAMPLE_MODES)}, got {resample!r}")
+    if resample == "auto":
+        return "network" if tuple(native) == tuple(shape) else "classic"
+    return resample
 
 
 def lanczos(pixels: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -26,6 +26,14 @@ def _positions(i: torch.Tensor, n: int, scale: float, placement: str) -> torch.T
     return (-1.0 + (2.0 * i.double() + (1.0 if placement == CENTRE else 0.0)) / n) * scale
 
 
+def axis_affine(n: int, scale: float = 1.0, placement: str = CENTRE) -> tuple[float, float]:
+    """(origin, step) with coordinate = origin + step * index: the same placement as _positions, as an affine map
+    (for fractional indices between samples; train/between.py)."""
+    if placement not in (CENTRE, TIMESTAMP):
+        raise ValueError(f"unknown sample placement {placement!r}")
+    return ((-1.0 + (1.0 if placement == CENTRE else 0.0) / n) * scale, 2.0 * scale / n)
+
+
 def axis_positions(n: int, scale: float = 1.0, dtype: torch.dtype = torch.float32, placement: str = CENTRE) -> torch.Tensor:
     """The n positions of one axis, in [-scale, scale]: pixel-centre, or timestamps."""
     return _positions(torch.arange(n, dtype=torch.float64), n, scale, placement).to(dtype)

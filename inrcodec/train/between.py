@@ -7,7 +7,7 @@ blending along t) or Keys cubic (a = -0.5, the bicubic of image resamplers; cubi
 Axes not interpolated are drawn at their own samples. Everything stays on the grid's device.
 
 Positions are affine in the (fractional) sample index u: coordinate = origin + step * u, which
-covers both conventions of nn/coords.py and a benchmark's subsampled axes alike.
+covers both conventions of nn/coords.py (`axis_affine`) and a benchmark's subsampled axes alike.
 """
 
 from __future__ import annotations
@@ -16,16 +16,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..nn.coords import CENTRE, TIMESTAMP
-
 KINDS = ("linear", "cubic")
-
-
-def axis_affine(n: int, scale: float = 1.0, placement: str = CENTRE) -> tuple[float, float]:
-    """(origin, step) with coordinate = origin + step * index for an axis made by nn/coords.py."""
-    if placement not in (CENTRE, TIMESTAMP):
-        raise ValueError(f"unknown sample placement {placement!r}")
-    return ((-1.0 + (1.0 if placement == CENTRE else 0.0) / n) * scale, 2.0 * scale / n)
 
 
 def _taps(u: torch.Tensor, n: int, kind: str) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

@@ -98,6 +98,23 @@ V1_1_PIXELS: list[list[int]] = [
 ]
 
 
+Layers = dict[str, tuple[list[int], int, list[int], list[float]]]  # name -> (shape, bits, values row-major, scales)
+
+
+def layer_specs(layers: Layers) -> dict:
+    """The header's quant.tensors entries of a golden file's layers."""
+    return {name: {"bits": bits, "shape": shape, "scale_shape": [len(scales)]} for name, (shape, bits, _, scales) in layers.items()}
+
+
+def layer_tensors(layers: Layers) -> dict[str, np.ndarray]:
+    """The stored integers (int8 up to 8 bits, else int16) and float32 scales of a golden file's layers."""
+    tensors: dict[str, np.ndarray] = {}
+    for name, (shape, bits, values, scales) in layers.items():
+        tensors[name] = np.array(values, dtype=np.int8 if bits <= 8 else np.int16).reshape(shape)
+        tensors[f"{name}.scale"] = np.array(scales, dtype=np.float32)
+    return tensors
+
+
 def build_golden_v1_1() -> tuple[dict, dict[str, np.ndarray]]:
     """Return the (header, tensors) pair that golden_v1_1.spdr encodes."""
     header = {
@@ -107,16 +124,10 @@ def build_golden_v1_1() -> tuple[dict, dict[str, np.ndarray]]:
         "values": {"offset": [0.0], "scale": [1.0]},
         "arch": {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 1, "width": 4, "depth": 0,
                  "omega0": 1.0, "first_omega0": 1.0, "grid_levels": 3, "grid_height": 6, "grid_width": 5},
-        "quant": {"scheme": "per-channel-symmetric", "coding": "rc", "tensors": {
-            name: {"bits": bits, "shape": shape, "scale_shape": [len(scales)]}
-            for name, (shape, bits, _, scales) in _V1_1_LAYERS.items()}},
+        "quant": {"scheme": "per-channel-symmetric", "coding": "rc", "tensors": layer_specs(_V1_1_LAYERS)},
         "encoder": {"tool": "tests/data/make_golden.py", "steps": 0, "seed": 0},
     }
-    tensors: dict[str, np.ndarray] = {}
-    for name, (shape, bits, values, scales) in _V1_1_LAYERS.items():
-        tensors[name] = np.array(values, dtype=np.int8 if bits <= 8 else np.int16).reshape(shape)
-        tensors[f"{name}.scale"] = np.array(scales, dtype=np.float32)
-    return header, tensors
+    return header, layer_tensors(_V1_1_LAYERS)
 
 
 def golden_v1_1_bytes() -> bytes:
@@ -155,16 +166,10 @@ def build_golden_v1_2() -> tuple[dict, dict[str, np.ndarray]]:
         "values": {"offset": [0.0], "scale": [0.5]},
         "arch": {"activation": "spder", "damping": "atan", "in_features": 1, "out_features": 1, "width": 4, "depth": 1,
                  "omega0": 30.0, "first_omega0": 30.0},
-        "quant": {"scheme": "per-channel-symmetric", "tensors": {
-            name: {"bits": bits, "shape": shape, "scale_shape": [len(scales)]}
-            for name, (shape, bits, _, scales) in _V1_2_LAYERS.items()}},
+        "quant": {"scheme": "per-channel-symmetric", "tensors": layer_specs(_V1_2_LAYERS)},
         "encoder": {"tool": "tests/data/make_golden.py", "steps": 0, "seed": 0},
     }
-    tensors: dict[str, np.ndarray] = {}
-    for name, (shape, bits, values, scales) in _V1_2_LAYERS.items():
-        tensors[name] = np.array(values, dtype=np.int8 if bits <= 8 else np.int16).reshape(shape)
-        tensors[f"{name}.scale"] = np.array(scales, dtype=np.float32)
-    return header, tensors
+    return header, layer_tensors(_V1_2_LAYERS)
 
 
 def golden_v1_2_bytes() -> bytes:
