@@ -44,7 +44,10 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     """Fit, quantize and pack `source` (path, array or Signal); write `output` if given.
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
-    activation, damping, lr, seed, device, bpp, between_weight). bpp=X (images) makes the whole file land in
+    activation, damping, lr, seed, device, bpp, quality, arch, between_weight). Images go to the latent-grid
+    engine (latents + entropy model + SPDER synthesis, format 1.3) unless arch="mlp", preset="paper" or a
+    plain-network setting (width, bits, activation, between_weight) asks for the plain coordinate SPDER;
+    quality=Q in 0..100 (default 75) sets its rate weight; bpp=X makes the whole file land in
     [0.95 X, X] bits per pixel, the network chosen by inrcodec.rate. start (seconds) and frames or
     duration (seconds) select a range of an audio or video file; a video whose stream ends before
     the frames its container declares is refused (MediaError) unless partial=True, which encodes
@@ -59,10 +62,17 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     config = EncodeConfig(**settings)
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
+    engine = config.engine(signal.modality)
+    if engine == "grid" and config.plain_settings() and config.bpp is None:
+        raise ValueError(f"{', '.join(config.plain_settings())}: settings of the plain network (arch mlp), not of the latent-grid engine")
     if config.bpp is not None:
         from .rate.bpp import encode_bpp
 
         result = encode_bpp(signal, config, progress)
+    elif engine == "grid":
+        from .rate.quality import encode_quality
+
+        result = encode_quality(signal, config, progress)
     else:
         from .codec.encode import encode_signal
 

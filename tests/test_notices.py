@@ -69,9 +69,9 @@ def check_quiet(tmp_path: Path, src: Path, *args) -> None:
 def test_width_clamp(tmp_path, monkeypatch):
     src = tmp_path / "src.png"
     write_image(src, "grey", h=48, w=64)  # balanced asks for width 13 for 3072 samples
-    check_quiet(tmp_path, src, "--steps", 3)
+    check_quiet(tmp_path, src, "--steps", 3, "--arch", "mlp")
     monkeypatch.setattr(inrcodec.codec.presets, "MAX_WIDTH", 9)
-    m, report = check_cli(tmp_path, src, "--steps", 3,
+    m, report = check_cli(tmp_path, src, "--steps", 3, "--arch", "mlp",
                           pattern=r"preset balanced asks for width (\d+) for 3,072 samples: clamped to 9 \(pass --width to choose\)")
     assert int(m[1]) == 13 and report["width"] == 9
     check_quiet(tmp_path, src, "--steps", 3, "--width", 12)  # a width asked for is not clamped by the preset

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..codec.presets import PRESETS, EncodeConfig
+from ..codec.presets import ARCHS, PRESETS, EncodeConfig
 from ..nn.device import DEVICES
 from .options import check_output, echo_notices, handle_errors, out_path
 
@@ -34,6 +34,11 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 @click.option("--depth", type=click.IntRange(0, 32), default=DEFAULTS.depth, help="Hidden layers after the first.")
 @click.option("--bpp", type=click.FloatRange(min=0, max=64, min_open=True), default=DEFAULTS.bpp,
               help="Images: file size target in bits per pixel (header included); picks network, bits and steps.")
+@click.option("--quality", type=click.FloatRange(0, 100), default=DEFAULTS.quality,
+              help="Images: 0 (smallest file) .. 100 (best) on the latent-grid engine (default 75).")
+@click.option("--arch", type=click.Choice(ARCHS), default=DEFAULTS.arch, show_default=True,
+              help="grid: latent grids + entropy model + SPDER synthesis (images); mlp: the plain coordinate SPDER; "
+                   "auto: grid for images unless --preset paper or a plain-network option (--width, --bits, --activation).")
 @click.option("--activation", type=click.Choice(ACTIVATION_CHOICES), default=DEFAULTS.activation, show_default=True)
 @click.option("--damping", type=click.Choice(DAMPING_CHOICES), default=DEFAULTS.damping,
               help="SPDER damping (default: sqrt; atan for audio).")

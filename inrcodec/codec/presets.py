@@ -80,6 +80,8 @@ class EncodeConfig:
     seed: int = 0
     device: str = "auto"
     bpp: float | None = None  # images: target bits per pixel of the whole file (rate/bpp.py)
+    quality: float | None = None  # images: 0 (smallest) .. 100 (best) on the latent-grid engine (rate/quality.py); None: 75
+    arch: str = "auto"  # "grid" (latent grids + entropy model), "mlp" (plain coordinate SPDER), "auto" (see engine())
     between_weight: float = 0.0  # off-grid regulariser weight (0: off, the default for every medium); plain encoder
 
     def __post_init__(self) -> None:
@@ -98,12 +100,36 @@ class EncodeConfig:
             (math.isfinite(self.between_weight) and 0 <= self.between_weight <= MAX_BETWEEN_WEIGHT,
              f"between weight must be in 0..{MAX_BETWEEN_WEIGHT:g}"),
             (self.bpp is None or not self.between_weight, "bpp is the rate-control encoder: leave between weight unset"),
+            (self.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}"),
+            (self.quality is None or (math.isfinite(self.quality) and 0 <= self.quality <= 100), "quality must be in 0..100"),
+            (self.quality is None or self.bpp is None, "use either quality or bpp"),
+            (self.quality is None or self.arch != "mlp", "quality sets the latent-grid engine's rate: not with arch mlp"),
             (self.bpp is None or (self.width is None and self.bits is None),
              "bpp chooses the width and bits itself: leave width and bits unset"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+
+    def plain_settings(self) -> list[str]:
+        """The settings that only the plain coordinate network has (the grid engine sizes itself)."""
+        named = {"width": self.width, "bits": self.bits, "between weight": self.between_weight or None}
+        out = [name for name, value in named.items() if value is not None]
+        if self.activation != "spder":
+            out.append("activation")
+        return out
+
+    def engine(self, modality: str) -> str:
+        """"grid" or "mlp": auto picks the grid for images, except for the paper preset and plain-network settings."""
+        if self.arch != "auto":
+            return self.arch
+        if modality != "image" or self.preset == "paper" or self.plain_settings():
+            return "mlp"
+        return "grid"
+
+
+ARCHS = ("auto", "grid", "mlp")
 
 
 @dataclass(frozen=True)

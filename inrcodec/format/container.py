@@ -45,6 +45,7 @@ from ..errors import (
     TruncatedFile,
     UnsupportedVersion,
 )
+from . import latentcoding
 from .compact import compress_header, decode_payload, decompress_header, encode_payload
 from .geometry import tensor_dtype
 from .header import MAX_HEADER_BYTES, canonical_json, parse_header, validate_header
@@ -66,6 +67,7 @@ MAJOR = 1
 MINOR = 0  # what plain writes carry; compact writes (format/compact.py) are 1.1
 COMPACT_MINOR = 1
 TIMESTAMP_MINOR = 2  # coords.convention "timestamp" (audio and video sample k at k / rate)
+ARM_MINOR = 3  # quant.coding "arm": latents coded under the file's own entropy model (format/latentcoding.py)
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = files.MAX_FILE_BYTES
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -140,13 +142,22 @@ def pack(header: dict, tensors: dict[str, np.ndarray], compact: bool = False) ->
     minor = required_minor(header, compact)
     if compact or header["quant"].get("coding"):
         raw_header = compress_header(raw_header)
-    payload = encode_payload(header, tensors) if header["quant"].get("coding") == "rc" else _zstd_safetensors(header, tensors)
+    payload = _encode(header, tensors)
     out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, minor, 0, len(raw_header)), raw_header, struct.pack("<I", len(payload)), payload])
     return out + struct.pack("<I", zlib.crc32(out))
 
 
+def _encode(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
+    coding = header["quant"].get("coding")
+    if coding == "arm":
+        return latentcoding.encode_payload(header, tensors)
+    return encode_payload(header, tensors) if coding == "rc" else _zstd_safetensors(header, tensors)
+
+
 def required_minor(header: dict, compact: bool = False) -> int:
     """The lowest 1.x minor version whose readers read `header` correctly (older ones refuse it, never misread)."""
+    if header["quant"].get("coding") == "arm":
+        return ARM_MINOR
     if header["coords"]["convention"] == "timestamp":
         return TIMESTAMP_MINOR
     return COMPACT_MINOR if compact or header["quant"].get("coding") else MINOR
@@ -203,6 +214,8 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
     header = parse_header(raw_header)
     if minor < COMPACT_MINOR and "coding" in header["quant"]:
         raise HeaderInvalid(f"header field 'quant.coding' needs format 1.{COMPACT_MINOR}, file says {major}.{minor}")
+    if minor < ARM_MINOR and header["quant"].get("coding") == "arm":
+        raise HeaderInvalid(f"header field 'quant.coding' 'arm' needs format 1.{ARM_MINOR}, file says {major}.{minor}")
     if minor < TIMESTAMP_MINOR and header["coords"]["convention"] == "timestamp":
         raise HeaderInvalid(f"header field 'coords.convention' 'timestamp' needs format 1.{TIMESTAMP_MINOR}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
@@ -254,8 +267,9 @@ def _load_safetensors(body: bytes) -> dict[str, np.ndarray]:
 def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """Parse and verify a whole .spdr file; return (header, tensors)."""
     header, payload, _ = _split(data)
-    if header["quant"].get("coding") == "rc":
-
+    if header["quant"].get("coding") == "arm":
+        tensors = latentcoding.decode_payload(header, payload)
+    elif header["quant"].get("coding") == "rc":
         tensors = decode_payload(header, payload)
     else:
         tensors = _load_safetensors(_decompress(header, payload))

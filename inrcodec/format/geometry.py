@@ -12,7 +12,8 @@ import numpy as np
 
 MLP_ACTIVATIONS = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
 MLP_EXTRAS = {"pe_frequencies", "ffn_features", "ffn_sigma"}
-GRID_EXTRAS = {"grid_levels", "grid_height", "grid_width", "grid_interp"}
+GRID_EXTRAS = {"grid_levels", "grid_height", "grid_width", "grid_interp", "arm_width", "arm_depth"}
+ARM_CONTEXT = 14  # format/armmodel.CONTEXT: inputs of the entropy model
 
 
 def tensor_dtype(bits: int) -> np.dtype:
@@ -72,6 +73,19 @@ def expected_tensors(arch: dict) -> dict[str, list[int]] | None:
         shapes[f"net.{layer * step}.bias"] = [width]
     shapes[f"net.{(depth + 1) * step}.weight"] = [out, width]
     shapes[f"net.{(depth + 1) * step}.bias"] = [out]
+    if "arm_width" in arch:
+        shapes.update(arm_tensors(int(arch["arm_width"]), int(arch["arm_depth"]), int(arch["grid_levels"])))
+    return shapes
+
+
+def arm_tensors(width: int, depth: int, levels: int) -> dict[str, list[int]]:
+    """Name -> shape of the entropy model's tensors (format 1.3, format/armmodel.py)."""
+    dims = [ARM_CONTEXT] + [width] * depth + [2]
+    shapes = {}
+    for k in range(depth + 1):
+        shapes[f"arm.{k}.weight"] = [dims[k + 1], dims[k]]
+        shapes[f"arm.{k}.bias"] = [dims[k + 1]]
+    shapes["arm.level"] = [levels]
     return shapes
 
 

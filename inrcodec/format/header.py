@@ -21,7 +21,7 @@ Damping = Literal["sqrt", "log", "atan", "sqrt-relu", "none"]
 Convention = Literal["pixel-centre", "timestamp"]  # "timestamp": format 1.2, audio and video only
 QuantScheme = Literal["per-channel-symmetric"]
 Bits = Literal[6, 8, 10, 12, 16, 32]
-Coding = Literal["rc"]
+Coding = Literal["rc", "arm"]  # 1.1 adaptive range coding; 1.3 latents under the file's entropy model
 BitDepth = Literal[8, 16]
 
 ALLOWED_MODALITIES: tuple[str, ...] = get_args(Modality)
@@ -69,6 +69,8 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "grid_height": ("int", 1, MAX_DIM),
     "grid_width": ("int", 1, MAX_DIM),
     "grid_interp": ("int", 1, 3),  # 1 bilinear (default), 3 bicubic; checked below
+    "arm_width": ("int", 1, 64),  # the latents' entropy model (format 1.3, format/armmodel.py)
+    "arm_depth": ("int", 0, 3),
 }
 
 
@@ -228,6 +230,17 @@ def _arch(arch: Any, n_axes: int, channels: int) -> None:
             raise HeaderInvalid("header field 'arch.grid_interp' needs 'arch.grid_levels'")
 
 
+def _entropy_model(arch: dict, quant: dict) -> None:
+    """coding "arm" goes with a latent grid and its entropy model (arm_width and arm_depth), and only with them."""
+    arm = [key for key in ("arm_width", "arm_depth") if key in arch]
+    if arm and len(arm) < 2:
+        raise HeaderInvalid(f"header field 'arch.{arm[0]}' needs 'arch.{'arm_depth' if arm[0] == 'arm_width' else 'arm_width'}'")
+    if arm and "grid_levels" not in arch:
+        raise HeaderInvalid("header field 'arch.arm_width' needs 'arch.grid_levels'")
+    if bool(arm) != (quant.get("coding") == "arm"):
+        raise HeaderInvalid("header field 'quant.coding' 'arm' and 'arch.arm_width' go together")
+
+
 def validate_header(obj: Any) -> dict:
     """Check a parsed header against the version-1 schema and return it unchanged.
 
@@ -255,6 +268,7 @@ def validate_header(obj: Any) -> dict:
 
     _arch(obj["arch"], len(axes), channels)
     _quant(obj["quant"])
+    _entropy_model(obj["arch"], obj["quant"])
     if "encoder" in obj and not isinstance(obj["encoder"], dict):
         raise _fail("encoder", "must be a JSON object", obj["encoder"])
     return obj

@@ -15,7 +15,9 @@ Architecture (header `arch`, with `grid_levels`, `grid_height`, `grid_width` pre
   or bicubically when `grid_interp` is 3 (smoother between samples: +0.1 to +0.45 dB at 1 bpp,
   benchmarks/results/rd/grid_levers.md);
 * `net.0` (levels -> width), `depth` hidden layers (width -> width), each z = omega * (W f + b)
-  then sin(z) * damping(z) (first layer with first_omega0), then a linear head `net.{depth+1}`.
+  then sin(z) * damping(z) (first layer with first_omega0), then a linear head `net.{depth+1}`;
+* with `arm_width` and `arm_depth` (format 1.3), `arm`: the entropy model the latents are coded
+  with (nn/arm.py); it plays no part in rendering.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from torch import nn
 
 from ..format.geometry import level_shapes
 from .activations import damped_sine
+from .arm import Arm
 
 MAX_LEVELS = 16
 INTERP_MODES = {1: "bilinear", 3: "bicubic"}  # arch "grid_interp" -> grid_sample mode
@@ -66,6 +69,8 @@ class LatentGridSPDER(nn.Module):
         layers += [DampedLinear(width, width, float(arch["omega0"]), damping) for _ in range(depth)]
         layers.append(nn.Linear(width, int(arch["out_features"])))
         self.net = nn.Sequential(*layers)
+        if "arm_width" in arch:  # format 1.3: the latents' entropy model travels with the network
+            self.arm = Arm(int(arch["arm_width"]), int(arch["arm_depth"]), levels)
 
     def levels(self, latents: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The latent grids as (1, 1, h, w) views of the flat tensor."""

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..format.header import ALLOWED_QUANT_SCHEMES
+from .arm import to_integers
 
 SCHEME = ALLOWED_QUANT_SCHEMES[0]
 LATENT_BITS = 8  # grid latents are stored as int8 when they fit, else int16
@@ -108,9 +109,16 @@ def quantize_grid(model: nn.Module, bits: int = 8, bias_bits: int = 16, per_row:
 
     Latents are already integers: stored with scale 1.0 as int8 (int16 if any exceeds 127).
     Synthesis weights get per-row scales (or one per tensor) at `bits`; biases one at `bias_bits`.
+    An entropy model (format 1.3) is stored as nn/arm.to_integers makes it: power-of-two scales.
     """
     latents = model.get_parameter("latents").detach()
     peak = float(latents.round().abs().max()) if latents.numel() else 0.0
     plan = {"latents": LATENT_BITS if peak <= qmax(LATENT_BITS) else 16}
-    plan.update({name: bits if p.dim() >= 2 else bias_bits for name, p in model.named_parameters() if name != "latents"})
-    return quantize_state(model, plan, per_row, integers=frozenset({"latents"}))
+    plan.update({name: bits if p.dim() >= 2 else bias_bits for name, p in model.named_parameters()
+                 if name != "latents" and not name.startswith("arm.")})
+    tensors, quant = quantize_state(model, plan, per_row, integers=frozenset({"latents"}))
+    if hasattr(model, "arm"):
+        arm_tensors, arm_entries = to_integers(model.arm)
+        tensors.update(arm_tensors)
+        quant["tensors"].update(arm_entries)
+    return tensors, quant

@@ -62,14 +62,15 @@ OVERSHOOT = 1.10  # latent target above the budget: trimming is precise, adding 
 MIN_LATENT_BYTES = 16
 
 
-def pack_model(signal: Signal, model: LatentGridSPDER, plan: RatePlan, steps: int, bpp: float,
-               latents: np.ndarray | None = None) -> bytes:
-    """The .spdr 1.1 bytes of `model` (with `latents` in place of its own, if given)."""
+def pack_model(signal: Signal, model: LatentGridSPDER, plan: RatePlan, steps: int, bpp: float | None,
+               latents: np.ndarray | None = None, **facts) -> bytes:
+    """The .spdr 1.3 bytes of `model` (with `latents` in place of its own, if given); `facts` are informative
+    header facts (quality, seed, preset) besides bpp and steps."""
     tensors, quant = quantize_grid(model, plan.net_bits, plan.bias_bits, plan.per_row)
     if latents is not None:
         tensors["latents"] = latents.astype(tensors["latents"].dtype)
-    quant["coding"] = "rc"
-    return container.pack(build_header(signal, model.arch, quant, bpp=bpp, steps=steps), tensors)
+    quant["coding"] = "arm"
+    return container.pack(build_header(signal, model.arch, quant, bpp=bpp, steps=steps, **facts), tensors)
 
 
 @dataclass

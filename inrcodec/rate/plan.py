@@ -17,6 +17,9 @@ PRESET_STEPS = {"fast": 800, "balanced": 2000, "max": 5000, "paper": 5000}
 # (bytes per channel at which a plan starts, width, depth): network sizes measured in
 # benchmarks/results/rd/rd.md; ~20 % of the budget goes to the network at 8 bits.
 PLANS = ((0, 8, 0), (300, 12, 0), (600, 16, 1), (1200, 24, 1), (4000, 32, 2), (16000, 48, 2))
+# (whole-file bytes at which it starts, ARM width, ARM depth): the entropy model grows with the budget
+# (width 16, depth 2 is about 450 bytes stored: too much for a tiny file, noise for a large one)
+ARM_PLANS = ((0, 4, 0), (1500, 8, 1), (6000, 16, 2))
 OMEGA = 1.0  # latents are O(1) integers: the SPDER's frequency factor stays 1
 LR_REFERENCE_STEPS = 2000  # fits this long or longer use the latent learning rate 1e-2
 
@@ -55,6 +58,8 @@ class RatePlan:
     net_bits: int = 8
     bias_bits: int = 8
     per_row: bool = False
+    arm_width: int = 16
+    arm_depth: int = 2
 
 
 def budget_bytes(bpp: float, height: int, width: int) -> int:
@@ -67,21 +72,26 @@ def plan_for(bpp: float, height: int, width: int, channels: int, config: EncodeC
     budget = budget_bytes(bpp, height, width)
     per_channel = budget / max(1, channels) * 3 / max(1, channels) ** 0.5
     w, d = next((pw, pd) for start, pw, pd in reversed(PLANS) if per_channel >= start)
+    aw, ad = next((pw, pd) for start, pw, pd in reversed(ARM_PLANS) if budget >= start)
     steps = PRESET_STEPS.get(config.preset, 2000) if config.steps is None else config.steps
-    return RatePlan(budget, w, d if config.depth is None else config.depth, default_levels(height, width), steps)
+    return RatePlan(budget, w, d if config.depth is None else config.depth, default_levels(height, width), steps,
+                    arm_width=aw, arm_depth=ad)
 
 
 def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: str, options: RateOptions = RateOptions()) -> dict:
     """The header's `arch`; grid_interp only when not the default bilinear (older 1.1 readers refuse it)."""
-    return make_arch("spder", 2, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
+    arch = make_arch("spder", 2, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
                      grid_levels=plan.levels, grid_height=height, grid_width=width,
                      grid_interp=None if options.grid_interp == 1 else options.grid_interp)
+    arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth)
+    return arch
 
 
 def latent_lr(steps: int) -> float:
     """Adam moves a latent by at most ~lr per step, so short fits get a larger rate (integers must
-    reach several units for high bit rates: at 300 steps and 1e-2 a 6 bpp budget stayed 38 % unused)."""
-    return 1e-2 * max(1.0, LR_REFERENCE_STEPS / max(1, steps)) ** 0.5
+    reach several units for high bit rates). Measured on the tuning photo coffee at 600 steps
+    (tools in benchmarks/results/rd13/): 1e-2 gave 29.0 dB, 2e-2 30.6, 5e-2 32.4, 1e-1 33.7."""
+    return 5e-2 * max(1.0, LR_REFERENCE_STEPS / max(1, steps)) ** 0.5
 
 
 def initial_lambda(latent_bpp: float) -> float:

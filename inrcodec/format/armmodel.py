@@ -1,0 +1,135 @@
+"""The entropy model of format 1.3, in exact integer arithmetic: contexts, the ARM, the Laplace parameters. No torch.
+
+Why integers: the decoder must compute bit for bit the probabilities the encoder used, on any CPU or
+GPU, or every latent after the first difference decodes to garbage. Every quantity here is an
+integer (or an integer over a power of two), so float64 arithmetic on it is exact: products stay
+below 2^40 and sums of at most MAX_FAN_IN of them below 2^53, in any summation order (BLAS, FMA).
+docs/format.md section 10 is the normative text; in short:
+
+* Order. Levels are coded coarsest first; within a level, pass 0 codes the anchors (row + column
+  even) in row-major order, pass 1 the others. Everything a context reads is decoded before it.
+* Context of latent (i, j) of level l, CONTEXT = 14 integers: the 3x3 latents of level l+1 around
+  (i // 2, j // 2) (zero outside the grid, all zero at the coarsest level); in pass 1 the four
+  same-level neighbours up, left, right, down (zero outside the grid; in pass 0 all four are zero);
+  last the pass number (0 or 1).
+* ARM: arm_depth hidden layers of arm_width units, then 2 outputs. Activations carry ACT_BITS (8)
+  fractional bits: the input is context * 2^8; a layer with weights W (integers over 2^sw) and
+  biases b (integers over 2^sb, sb <= sw + 8) computes acc = W a + b * 2^(sw + 8 - sb), then
+  a' = floor(acc / 2^sw), clamped to [0, 2^24] (ReLU) in hidden layers and to [-2^24, 2^24] at the output.
+* Parameters: mean = out0 / 2^8, clamped to the latents' range; v = out1 + level_bias[l], clamped to
+  [V_MIN, V_MAX], is log2 of the Laplace scale with 8 fractional bits, and the scale is
+  dyadic_scale(v) = 2^floor(v / 256) * (1 + (v mod 256) / 256), exact in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import PayloadError
+
+CONTEXT = 14  # 9 coarser-level latents, 4 same-level neighbours, the pass number
+ACT_BITS = 8
+ACT_LIMIT = 1 << 24
+MAX_FAN_IN = 64
+V_MIN = -932  # log2 of the smallest Laplace scale, 8 fractional bits: dyadic_scale(V_MIN) = 0.0850
+V_MAX = 12 * 256  # the largest scale, 4096
+MAX_SHIFT = 24  # weight and bias scales are 2^-shift with 0 <= shift <= MAX_SHIFT
+
+
+def dyadic_scale(v: np.ndarray | int, frac_bits: int = ACT_BITS) -> np.ndarray:
+    """2^floor(v / 2^f) * (1 + (v mod 2^f) / 2^f): a monotone, exactly computable stand-in for 2^(v / 2^f)."""
+    v = np.asarray(v, dtype=np.int64)
+    unit = 1 << frac_bits
+    return np.ldexp(1.0 + (v & (unit - 1)) / unit, (v >> frac_bits).astype(np.int32))
+
+
+MIN_SCALE = float(dyadic_scale(V_MIN))
+# The most probable integer under a Laplace of scale b has probability at most 1 - exp(-0.5 / b), so each
+# coded latent costs at least MIN_BITS bits: a stream of S bytes holds at most LATENTS_PER_BIT * (8 S + 64)
+# latents, and the decoder refuses a payload declaring more (its work is bounded by its bytes).
+MIN_BITS = -math.log2(1.0 - math.exp(-0.5 / MIN_SCALE))
+LATENTS_PER_BIT = math.ceil(1.0 / MIN_BITS)
+
+
+def shift_of(scale: float) -> int | None:
+    """The shift s of a power-of-two scale 2^-s with 0 <= s <= MAX_SHIFT, else None."""
+    if not (isinstance(scale, float) and scale > 0 and math.isfinite(scale)):
+        return None
+    mantissa, exponent = math.frexp(scale)
+    s = 1 - exponent
+    return s if mantissa == 0.5 and 0 <= s <= MAX_SHIFT else None
+
+
+class IntegerArm:
+    """The ARM of a file: per layer (W as float64 integers, b aligned to W's scale, shift)."""
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray, int]], level_bias: np.ndarray):
+        self.layers = layers
+        self.level_bias = np.asarray(level_bias, dtype=np.int64)
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, np.ndarray], depth: int) -> IntegerArm:
+        """Build from the file's integer tensors arm.K.weight/bias and their power-of-two scales.
+
+        Shapes were checked against the header (format/limits.py); the scales are checked here."""
+        layers = []
+        for k in range(depth + 1):
+            sw = shift_of(float(tensors[f"arm.{k}.weight.scale"].reshape(-1)[0]))
+            sb = shift_of(float(tensors[f"arm.{k}.bias.scale"].reshape(-1)[0]))
+            if sw is None or sb is None or sb > sw + ACT_BITS:
+                raise PayloadError(
+                    f"entropy model layer {k}: scales must be 2^-s with 0 <= s <= {MAX_SHIFT}, "
+                    f"the bias's s at most the weight's + {ACT_BITS}"
+                )
+            w = np.asarray(tensors[f"arm.{k}.weight"], dtype=np.float64)
+            b = np.asarray(tensors[f"arm.{k}.bias"], dtype=np.float64) * float(2 ** (sw + ACT_BITS - sb))
+            layers.append((w, b, sw))
+        return cls(layers, np.asarray(tensors["arm.level"]).reshape(-1))
+
+    def parameters(self, context: np.ndarray, level: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, scale) float64 arrays of the Laplace of each row of `context` (N, CONTEXT) of `level`."""
+        a = context.astype(np.float64) * float(1 << ACT_BITS)
+        last = len(self.layers) - 1
+        for k, (w, b, shift) in enumerate(self.layers):
+            acc = a @ w.T + b
+            a = np.floor(np.ldexp(acc, -shift))
+            a = np.clip(a, -ACT_LIMIT if k == last else 0, ACT_LIMIT)
+        mean = np.clip(a[:, 0] / float(1 << ACT_BITS), -limit, limit)
+        v = np.clip(a[:, 1].astype(np.int64) + int(self.level_bias[level]), V_MIN, V_MAX)
+        return mean, dyadic_scale(v)
+
+
+def anchor_mask(h: int, w: int) -> np.ndarray:
+    """True at the pass-0 positions of an h x w level: row + column even."""
+    return (np.add.outer(np.arange(h), np.arange(w)) % 2) == 0
+
+
+def coarse_context(parent: np.ndarray | None, h: int, w: int) -> np.ndarray:
+    """(h, w, 9): the 3x3 parent-level latents around (i // 2, j // 2), zero outside; zeros at the coarsest level."""
+    out = np.zeros((h, w, 9), dtype=np.int64)
+    if parent is None:
+        return out
+    hp, wp = parent.shape
+    padded = np.pad(parent.astype(np.int64), 1)
+    rows, cols = np.arange(h) // 2, np.arange(w) // 2
+    for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
+        shifted = padded[1 + di : 1 + di + hp, 1 + dj : 1 + dj + wp]
+        out[:, :, k] = shifted[rows][:, cols]
+    return out
+
+
+def same_context(anchors: np.ndarray) -> np.ndarray:
+    """(h, w, 4): up, left, right, down neighbours of a level holding only its pass-0 latents (zero elsewhere)."""
+    h, w = anchors.shape
+    p = np.pad(anchors.astype(np.int64), 1)
+    return np.stack([p[0:h, 1 : w + 1], p[1 : h + 1, 0:w], p[1 : h + 1, 2 : w + 2], p[2 : h + 2, 1 : w + 1]], axis=-1)
+
+
+def pass_context(coarse: np.ndarray, anchors: np.ndarray | None, mask: np.ndarray, pass_: int) -> np.ndarray:
+    """(N, CONTEXT) contexts of the latents of one pass, in row-major order of `mask`."""
+    n = int(mask.sum())
+    same = np.zeros((n, 4), dtype=np.int64) if anchors is None else same_context(anchors)[mask]
+    flag = np.full((n, 1), pass_, dtype=np.int64)
+    return np.concatenate([coarse[mask], same, flag], axis=1)

@@ -1,0 +1,177 @@
+"""Format 1.3 payload (quant.coding "arm"): latents coded with the file's own entropy model. No torch.
+
+Layout (docs/format.md section 10):
+
+    scales      4 * n   float32 LE: every tensor's scales, tensors in sorted name order (as in 1.1)
+    levels      2       u16 LE: bit l set when latent level l is coded; an uncoded level is all zero
+    spreads     m       u8 per non-latent tensor (sorted order): Laplace scale dyadic_scale(k - 64, 4)
+    stream      4 * w   constriction range-coder words (uint32 LE), to the end of the payload
+
+The stream holds, in order: every non-latent tensor's integers (C order, zero-mean quantized Laplace
+of its spread), then the coded latent levels coarsest first, each in two passes (format/armmodel.py),
+each latent under the quantized Laplace the integer ARM predicts from its context. Integers lie in
+-(2^(bits-1) - 1) .. 2^(bits-1) - 1 of their tensor's declared bits.
+
+Decoder bounds: a payload declaring more coded latents than armmodel.LATENTS_PER_BIT * (8 * stream
+bytes + 64) is refused before decoding (no legal stream holds more); a stream the decoder has not
+used up exactly, or that constriction finds invalid, is refused. So decode work grows with the bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import constriction
+import numpy as np
+
+from ..errors import PayloadError, TensorMismatch
+from . import armmodel
+from .geometry import grid_level_shapes, tensor_dtype
+
+SPREAD_OFFSET = 64  # spread byte k -> Laplace scale dyadic_scale(k - 64, 4): 1/16 .. ~3968
+
+
+def _limit(bits: int) -> int:
+    return 2 ** (bits - 1) - 1
+
+
+def _laplace(bits: int):
+    return constriction.stream.model.QuantizedLaplace(-_limit(bits), _limit(bits))
+
+
+def spread_code(q: np.ndarray) -> int:
+    """The spread byte whose Laplace scale is nearest (in log) the mean |q| of a tensor (the ML scale)."""
+    b = max(float(np.mean(np.abs(q))) if q.size else 0.0, 1e-3)
+    v = int(round(math.log2(b) * 16)) + SPREAD_OFFSET
+    return min(255, max(0, v))
+
+
+def spread_scale(code: int) -> float:
+    return float(armmodel.dyadic_scale(code - SPREAD_OFFSET, 4))
+
+
+def _arm_depth(header: dict) -> int:
+    return int(header["arch"]["arm_depth"])
+
+
+def _split_names(header: dict) -> tuple[list[str], list[str]]:
+    """(all tensor names, the non-latent ones), sorted; refuses float tensors, which are not entropy-coded."""
+    specs = header["quant"]["tensors"]
+    for name, spec in specs.items():
+        if spec["bits"] > 16:
+            raise TensorMismatch(f"tensor '{name}': entropy coding stores integers only, not {spec['bits']}-bit floats")
+    if "latents" not in specs:
+        raise TensorMismatch("an entropy-coded payload needs tensor 'latents'")
+    names = sorted(specs)
+    return names, [n for n in names if n != "latents"]
+
+
+def _levels(header: dict, flat: np.ndarray) -> list[np.ndarray]:
+    shapes = grid_level_shapes(header["arch"])
+    sizes = np.cumsum([0] + [h * w for h, w in shapes])
+    return [flat[sizes[i] : sizes[i + 1]].reshape(shapes[i]) for i in range(len(shapes))]
+
+
+def _walk(header: dict, arm: armmodel.IntegerArm, grids: list[np.ndarray], mask: int, code) -> None:
+    """Visit each coded (level, pass) in stream order; `code(level, pass, positions, mean, scale)`
+    encodes or fills grids[level][positions] before the next context is built."""
+    bits = header["quant"]["tensors"]["latents"]["bits"]
+    for lv in reversed(range(len(grids))):
+        if not mask >> lv & 1:
+            continue
+        h, w = grids[lv].shape
+        coarse = armmodel.coarse_context(grids[lv + 1] if lv + 1 < len(grids) else None, h, w)
+        anchors = armmodel.anchor_mask(h, w)
+        for pass_, where in ((0, anchors), (1, ~anchors)):
+            if not where.any():
+                continue
+            held = None if pass_ == 0 else np.where(anchors, grids[lv], 0)
+            mean, scale = arm.parameters(armmodel.pass_context(coarse, held, where, pass_), lv, _limit(bits))
+            code(lv, where, mean, scale)
+
+
+def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
+    """Scales, level mask, spreads and the range-coded stream of the tensors header["quant"] lists."""
+    names, others = _split_names(header)
+    specs = header["quant"]["tensors"]
+    scales = b"".join(np.asarray(tensors[f"{n}.scale"], dtype="<f4").tobytes() for n in names)
+    grids = _levels(header, np.asarray(tensors["latents"]).astype(np.int64))
+    mask = sum(1 << lv for lv, g in enumerate(grids) if g.any())
+    spreads = bytes(spread_code(np.asarray(tensors[n])) for n in others)
+    enc = constriction.stream.queue.RangeEncoder()
+    for name, code in zip(others, spreads, strict=True):
+        q = np.asarray(tensors[name]).astype(np.int32).ravel()
+        if q.size:
+            enc.encode(q, _laplace(specs[name]["bits"]), np.zeros(q.size), np.full(q.size, spread_scale(code)))
+    arm = armmodel.IntegerArm.from_tensors(tensors, _arm_depth(header))
+    model = _laplace(specs["latents"]["bits"])
+
+    def put(lv: int, where: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
+        enc.encode(grids[lv][where].astype(np.int32), model, mean, scale)
+
+    _walk(header, arm, grids, mask, put)
+    stream = enc.get_compressed().astype("<u4").tobytes()
+    _check_capacity(header, mask, len(stream))  # the decoder's rule: cannot fail for a real encode
+    return scales + struct.pack("<H", mask) + spreads + stream
+
+
+def coded_latents(header: dict, mask: int) -> int:
+    return sum(h * w for lv, (h, w) in enumerate(grid_level_shapes(header["arch"])) if mask >> lv & 1)
+
+
+def _check_capacity(header: dict, mask: int, stream_bytes: int) -> None:
+    n, ceiling = coded_latents(header, mask), armmodel.LATENTS_PER_BIT * (8 * stream_bytes + 64)
+    if n > ceiling:
+        raise PayloadError(f"payload codes {n} latents, its {stream_bytes}-byte stream holds at most {ceiling}")
+
+
+def decode_payload(header: dict, payload: bytes) -> dict[str, np.ndarray]:
+    """Tensors (integers in their storage dtype, float32 scales) of an "arm" payload; every bound checked first."""
+    names, others = _split_names(header)
+    specs = header["quant"]["tensors"]
+    levels = len(grid_level_shapes(header["arch"]))
+    out: dict[str, np.ndarray] = {}
+    pos = 0
+    for name in names:
+        n = math.prod(specs[name]["scale_shape"])
+        if len(payload) - pos < 4 * n:
+            raise PayloadError(f"entropy-coded payload truncated in the scales of '{name}'")
+        out[f"{name}.scale"] = np.frombuffer(payload, "<f4", n, pos).astype(np.float32).reshape(specs[name]["scale_shape"])
+        pos += 4 * n
+    if len(payload) - pos < 2 + len(others):
+        raise PayloadError("entropy-coded payload truncated before its stream")
+    (mask,) = struct.unpack_from("<H", payload, pos)
+    if mask >> levels:
+        raise PayloadError(f"level mask {mask:#06x} codes levels the header's {levels} levels do not have")
+    spreads = payload[pos + 2 : pos + 2 + len(others)]
+    pos += 2 + len(others)
+    if (len(payload) - pos) % 4:
+        raise PayloadError("entropy-coded stream is not a whole number of 32-bit words")
+    _check_capacity(header, mask, len(payload) - pos)
+    words = np.frombuffer(payload, "<u4", offset=pos).astype(np.uint32)
+    dec = constriction.stream.queue.RangeDecoder(words)
+    try:
+        for name, code in zip(others, spreads, strict=True):
+            shape, bits = specs[name]["shape"], specs[name]["bits"]
+            n = math.prod(shape)
+            q = dec.decode(_laplace(bits), np.zeros(n), np.full(n, spread_scale(code))) if n else np.zeros(0, np.int32)
+            out[name] = np.asarray(q).astype(tensor_dtype(bits)).reshape(shape)
+        arm = armmodel.IntegerArm.from_tensors(out, _arm_depth(header))
+        grids = [np.zeros(s, dtype=np.int64) for s in grid_level_shapes(header["arch"])]
+        model = _laplace(specs["latents"]["bits"])
+
+        def take(lv: int, where: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
+            grids[lv][where] = dec.decode(model, mean, scale)
+
+        _walk(header, arm, grids, mask, take)
+    except AssertionError:  # constriction's signal for data no model could have produced
+        raise PayloadError("entropy-coded stream is corrupt") from None
+    if not dec.maybe_exhausted():
+        raise PayloadError("entropy-coded stream has data after its last symbol")
+    flat = np.concatenate([g.ravel() for g in grids])
+    limit = _limit(specs["latents"]["bits"])
+    if flat.size and int(np.abs(flat).max()) > limit:  # cannot happen: constriction decodes within the support
+        raise TensorMismatch(f"tensor 'latents' decodes to values outside -{limit}..{limit}")
+    out["latents"] = flat.astype(tensor_dtype(specs["latents"]["bits"]))
+    return out

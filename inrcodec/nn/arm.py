@@ -1,0 +1,136 @@
+"""The learned entropy model (ARM) of the latent grids, in torch: what training minimises as the rate.
+
+It mirrors format/armmodel.py, the integer model the file is coded with: the same contexts (3x3 of
+the coarser level, 4 same-level neighbours in the checkerboard's second pass, the pass number), the
+same layers (ReLU hidden layers, outputs mean and log2 scale), the same piecewise-linear
+scale 2^floor(v) * (1 + frac(v)). Here everything is float and differentiable; `to_integers`
+rounds it to the file's integers (weights over power-of-two scales), and tests check that the
+two give the same rate to within a fraction of a percent.
+
+Why checkerboard + coarser level, not Cool-chic's raster-causal context: every pass is one batch,
+so decoding a level takes two vectorised model evaluations instead of one per latent.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..format.armmodel import ACT_BITS, CONTEXT, MAX_SHIFT, V_MAX, V_MIN
+
+MIN_PROB = 2.0**-24  # constriction's precision: no symbol is coded with less
+
+
+def piecewise_scale(v: torch.Tensor) -> torch.Tensor:
+    """2^floor(v) * (1 + frac(v)) for v = log2 scale, the float twin of armmodel.dyadic_scale."""
+    e = torch.floor(v)
+    return torch.exp2(e) * (1 + (v - e))
+
+
+def laplace_bits(y: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Bits of each integer-valued y under a Laplace(mean, scale) quantized to unit bins (stable in both tails)."""
+    d = -(y - mean).abs()  # reflect into the lower tail: both CDF values below 0.5 there
+    upper, lower = d + 0.5, d - 0.5
+
+    def cdf(t: torch.Tensor) -> torch.Tensor:
+        return torch.where(t <= 0, 0.5 * torch.exp(t.clamp(max=0) / scale), 1 - 0.5 * torch.exp(-t.clamp(min=0) / scale))
+
+    p = (cdf(upper) - cdf(lower)).clamp(min=MIN_PROB)
+    return -torch.log2(p)
+
+
+def level_contexts(levels: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per level (finest first): (contexts (h*w, CONTEXT), pass (h*w,) bool: True in pass 1), row-major."""
+    levels = [g.reshape(g.shape[-2:]) for g in levels]  # (1, 1, h, w) views of LatentGridSPDER.levels() too
+    out = []
+    for lv, grid in enumerate(levels):
+        h, w = grid.shape
+        if lv + 1 < len(levels):
+            parent = F.pad(levels[lv + 1][None, None], (1, 1, 1, 1))[0, 0]
+            hp, wp = levels[lv + 1].shape
+            rows = torch.arange(h, device=grid.device) // 2
+            cols = torch.arange(w, device=grid.device) // 2
+            coarse = [parent[1 + di : 1 + di + hp, 1 + dj : 1 + dj + wp][rows][:, cols] for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+        else:
+            coarse = [grid.new_zeros(h, w)] * 9
+        second = (torch.arange(h, device=grid.device)[:, None] + torch.arange(w, device=grid.device)[None, :]) % 2 == 1
+        held = F.pad(torch.where(second, 0.0, grid)[None, None], (1, 1, 1, 1))[0, 0]
+        same = [held[0:h, 1 : w + 1], held[1 : h + 1, 0:w], held[1 : h + 1, 2 : w + 2], held[2 : h + 2, 1 : w + 1]]
+        same = [torch.where(second, s, 0.0) for s in same]
+        ctx = torch.stack(coarse + same + [second.to(grid.dtype)], dim=-1).reshape(h * w, CONTEXT)
+        out.append((ctx, second.reshape(-1)))
+    return out
+
+
+class Arm(nn.ModuleList):
+    """Context (N, CONTEXT) -> (mean, log2 scale); one net for every level, plus a log2-scale bias per level.
+
+    The layers are the list's items, so the state dict names them as the file does: arm.K.weight, arm.level."""
+
+    def __init__(self, width: int, depth: int, levels: int):
+        dims = [CONTEXT] + [width] * depth
+        super().__init__([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)] + [nn.Linear(dims[-1], 2)])
+        with torch.no_grad():  # start as "zero mean, scale 1" so the first steps' rate is sane
+            self[-1].weight.mul_(0.1)
+            self[-1].bias.zero_()
+        self.level = nn.Parameter(torch.zeros(levels))
+
+    def forward(self, ctx: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
+        a = ctx
+        for layer in list(self)[:-1]:
+            a = torch.relu(layer(a))
+        out = self[-1](a)
+        v = (out[:, 1] + self.level[level]).clamp(V_MIN / 2**ACT_BITS, V_MAX / 2**ACT_BITS)
+        return out[:, 0], v
+
+    def bits(self, levels: list[torch.Tensor], coded: list[bool] | None = None) -> torch.Tensor:
+        """Estimated bits of the (integer-valued or soft-rounded) latent grids, finest first."""
+        total = levels[0].new_zeros(())
+        for lv, (ctx, _) in enumerate(level_contexts(levels)):
+            if coded is not None and not coded[lv]:
+                continue
+            mean, v = self(ctx, lv)
+            total = total + laplace_bits(levels[lv].reshape(-1), mean, piecewise_scale(v)).sum()
+        return total
+
+
+def _shift_for(t: torch.Tensor, bits: int, cap: int) -> int:
+    """The largest shift s <= cap with |t| * 2^s within the signed `bits` range."""
+    peak = float(t.abs().max()) if t.numel() else 0.0
+    limit = 2 ** (bits - 1) - 1
+    if peak == 0:
+        return cap
+    return max(0, min(cap, int(math.floor(math.log2(limit / peak)))))
+
+
+def to_integers(arm: Arm, weight_bits: int = 8, bias_bits: int = 16) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """The file's tensors of the ARM: integers with power-of-two float32 scales, and their quant entries.
+
+    Rounds the module's own weights to those values too, so the encoder trains and measures what it stores."""
+    tensors: dict[str, np.ndarray] = {}
+    entries: dict[str, dict] = {}
+
+    def put(name: str, q: torch.Tensor, scale: float, bits: int) -> None:
+        dtype = np.int8 if bits <= 8 else np.int16
+        tensors[name] = np.ascontiguousarray(q.numpy().astype(dtype))
+        tensors[name + ".scale"] = np.array([scale], dtype=np.float32)
+        entries[name] = {"bits": bits, "shape": list(q.shape), "scale_shape": [1]}
+
+    with torch.no_grad():
+        for k, layer in enumerate(arm):
+            sw = _shift_for(layer.weight, weight_bits, MAX_SHIFT - ACT_BITS)
+            sb = _shift_for(layer.bias, bias_bits, sw + ACT_BITS)
+            qw = torch.round(layer.weight.detach().cpu() * 2**sw).clamp(-(2 ** (weight_bits - 1) - 1), 2 ** (weight_bits - 1) - 1)
+            qb = torch.round(layer.bias.detach().cpu() * 2**sb).clamp(-(2 ** (bias_bits - 1) - 1), 2 ** (bias_bits - 1) - 1)
+            layer.weight.copy_(qw / 2**sw)
+            layer.bias.copy_(qb / 2**sb)
+            put(f"arm.{k}.weight", qw, 2.0**-sw, weight_bits)
+            put(f"arm.{k}.bias", qb, 2.0**-sb, bias_bits)
+        lv = torch.round(arm.level.detach().cpu() * 2**ACT_BITS).clamp(-32767, 32767)
+        arm.level.copy_(lv / 2**ACT_BITS)
+        put("arm.level", lv, 1.0, 16)
+    return tensors, entries
