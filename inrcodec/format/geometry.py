@@ -12,7 +12,7 @@ import numpy as np
 
 MLP_ACTIVATIONS = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
 MLP_EXTRAS = {"pe_frequencies", "ffn_features", "ffn_sigma"}
-GRID_EXTRAS = {"grid_levels", "grid_height", "grid_width", "grid_interp", "arm_width", "arm_depth"}
+GRID_EXTRAS = {"grid_levels", "grid_height", "grid_width", "grid_interp", "grid_stencil", "arm_width", "arm_depth"}
 ARM_CONTEXT = 14  # format/armmodel.CONTEXT: inputs of the entropy model
 
 
@@ -39,8 +39,9 @@ def grid_level_shapes(arch: dict) -> list[tuple[int, int]]:
 def encoding_width(arch: dict) -> int:
     """Features entering the first layer (after any positional or Fourier encoding, or the latent levels)."""
     inp = int(arch["in_features"])
-    if is_grid_arch(arch):
-        return int(arch["grid_levels"])
+    if is_grid_arch(arch):  # one sample per level, 8 more around it on each stencil level
+        levels = int(arch["grid_levels"])
+        return levels + 8 * min(levels, int(arch.get("grid_stencil", 0)))
     if arch["activation"] == "relu-pe":
         return inp * (1 + 2 * int(arch.get("pe_frequencies", 10)))
     if arch["activation"] == "relu-ffn":

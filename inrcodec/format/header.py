@@ -69,6 +69,7 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "grid_height": ("int", 1, MAX_DIM),
     "grid_width": ("int", 1, MAX_DIM),
     "grid_interp": ("int", 1, 3),  # 1 bilinear (default), 3 bicubic; checked below
+    "grid_stencil": ("int", 0, 2),  # finest levels also sampled one cell around (format 1.3); needs arm_width
     "arm_width": ("int", 1, 64),  # the latents' entropy model (format 1.3, format/armmodel.py)
     "arm_depth": ("int", 0, 3),
 }
@@ -237,6 +238,8 @@ def _entropy_model(arch: dict, quant: dict) -> None:
         raise HeaderInvalid(f"header field 'arch.{arm[0]}' needs 'arch.{'arm_depth' if arm[0] == 'arm_width' else 'arm_width'}'")
     if arm and "grid_levels" not in arch:
         raise HeaderInvalid("header field 'arch.arm_width' needs 'arch.grid_levels'")
+    if "grid_stencil" in arch and not arm:
+        raise HeaderInvalid("header field 'arch.grid_stencil' needs 'arch.arm_width' (format 1.3)")
     if bool(arm) != (quant.get("coding") == "arm"):
         raise HeaderInvalid("header field 'quant.coding' 'arm' and 'arch.arm_width' go together")
 

@@ -14,7 +14,9 @@ Architecture (header `arch`, with `grid_levels`, `grid_height`, `grid_width` pre
   grid_sample, align_corners=False, border padding), giving `grid_levels` features: bilinearly,
   or bicubically when `grid_interp` is 3 (smoother between samples: +0.1 to +0.45 dB at 1 bpp,
   benchmarks/results/rd/grid_levers.md);
-* `net.0` (levels -> width), `depth` hidden layers (width -> width), each z = omega * (W f + b)
+* with `grid_stencil` k (format 1.3), the k finest levels are also sampled one of their cells away
+  in the 8 directions (a 3x3 stencil, still at any coordinate): 8 more features per such level;
+* `net.0` (features -> width), `depth` hidden layers (width -> width), each z = omega * (W f + b)
   then sin(z) * damping(z) (first layer with first_omega0), then a linear head `net.{depth+1}`;
 * with `arm_width` and `arm_depth` (format 1.3), `arm`: the entropy model the latents are coded
   with (nn/arm.py); it plays no part in rendering.
@@ -64,8 +66,10 @@ class LatentGridSPDER(nn.Module):
         self.sizes = [h * w for h, w in self.shapes]
         self.latents = nn.Parameter(torch.zeros(sum(self.sizes)))
         width, depth, levels = int(arch["width"]), int(arch["depth"]), len(self.shapes)
+        self.stencil = int(arch.get("grid_stencil", 0))  # finest levels sampled at a 3x3 stencil of their cells
+        inputs = levels + 8 * min(self.stencil, levels)
         damping = arch.get("damping", "sqrt")
-        layers: list[nn.Module] = [DampedLinear(levels, width, float(arch["first_omega0"]), damping)]
+        layers: list[nn.Module] = [DampedLinear(inputs, width, float(arch["first_omega0"]), damping)]
         layers += [DampedLinear(width, width, float(arch["omega0"]), damping) for _ in range(depth)]
         layers.append(nn.Linear(width, int(arch["out_features"])))
         self.net = nn.Sequential(*layers)
@@ -83,6 +87,13 @@ class LatentGridSPDER(nn.Module):
         mode = INTERP_MODES[int(self.arch.get("grid_interp", 1))]
         feats = [F.grid_sample(lv, g, mode=mode, padding_mode="border", align_corners=False).reshape(-1)
                  for lv in self.levels(latents)]
+        for lv, grid in enumerate(self.levels(latents)[:self.stencil]):
+            h, w = self.shapes[lv]
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    if dy or dx:
+                        shift = torch.tensor([2.0 * dx / w, 2.0 * dy / h], dtype=g.dtype, device=g.device)
+                        feats.append(F.grid_sample(grid, g + shift, mode=mode, padding_mode="border", align_corners=False).reshape(-1))
         return torch.stack(feats, dim=-1)
 
     def forward(self, coords: torch.Tensor, latents: torch.Tensor | None = None) -> torch.Tensor:
