@@ -194,9 +194,11 @@ def test_rc_stream_mutations_behind_a_valid_crc(base, patch, pos, cut):
     decode_path(GEN.assemble(base.stored_header, bytes(payload), minor=1))
 
 
-def test_bases_cover_format_1_1():
-    assert {b.name for b in BASES if b.rc} == set(GEN.GRID_BASES)
-    assert all(b.minor == 1 and compact.is_compressed_header(b.stored_header) for b in BASES if b.rc)
+def test_bases_cover_formats_1_1_and_1_3():
+    assert {b.name for b in BASES if b.rc} == set(GEN.GRID_BASES) | set(GEN.ARM_BASES)
+    assert {b.name for b in BASES if b.minor == 3} == set(GEN.ARM_BASES)
+    assert all(b.minor == (3 if b.name in GEN.ARM_BASES else 1) and compact.is_compressed_header(b.stored_header)
+               for b in BASES if b.rc)
 
 
 def test_valid_bases_pass_the_decode_path():

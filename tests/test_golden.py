@@ -1,6 +1,6 @@
-"""Byte-exact golden files for .spdr 1.0 and 1.1: the writer must reproduce them and the reader must read them.
+"""Byte-exact golden files for .spdr 1.0 to 1.3: the writer must reproduce them and the reader must read them.
 
-Set SPDR_REGENERATE_GOLDEN=1 to rewrite tests/data/golden_v1.spdr and golden_v1_1.spdr after an intended
+Set SPDR_REGENERATE_GOLDEN=1 to rewrite tests/data/golden_v1*.spdr after an intended
 format change.
 """
 
@@ -29,9 +29,9 @@ make_golden = _golden_module()
 
 
 @pytest.mark.parametrize(("build", "path"), [("build_golden", "GOLDEN_PATH"), ("build_golden_v1_1", "GOLDEN_V1_1_PATH"),
-                                              ("build_golden_v1_2", "GOLDEN_V1_2_PATH")])
+                                              ("build_golden_v1_2", "GOLDEN_V1_2_PATH"), ("build_golden_v1_3", "GOLDEN_V1_3_PATH")])
 def test_writer_reproduces_golden_bytes(build, path):
-    """Formats 1.0, 1.1 and 1.2: the writer's bytes equal the committed golden file's."""
+    """Formats 1.0 to 1.3: the writer's bytes equal the committed golden file's."""
     data, golden = pack(*getattr(make_golden, build)()), getattr(make_golden, path)
     if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
         golden.write_bytes(data)
@@ -97,3 +97,50 @@ def test_golden_v1_2_decodes_to_its_samples_and_keeps_them_at_twice_the_rate():
     np.testing.assert_array_equal(classic[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
     np.testing.assert_array_equal(x2[:, 0], np.array(make_golden.V1_2_SAMPLES_X2, dtype=np.float32))
     np.testing.assert_array_equal(x2[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
+
+
+# --- format 1.3: latents coded under the file's own integer entropy model ---------------------------------
+
+def test_reader_reads_golden_v1_3_file():
+    from inrcodec.format import armmodel, latentcoding
+
+    header, tensors = make_golden.build_golden_v1_3()
+    data = make_golden.GOLDEN_V1_3_PATH.read_bytes()
+    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x03\x00\x00"
+    info = peek(data)
+    assert info["version"] == "1.3" and info["file_bytes"] == len(data)
+    got_header, got = unpack(data)
+    assert got_header == header and got_header["quant"]["coding"] == "arm"
+    assert (got_header["arch"]["arm_width"], got_header["arch"]["arm_depth"]) == (3, 1)
+    assert set(got) == set(tensors)
+    for name, arr in tensors.items():
+        assert got[name].dtype == arr.dtype
+        np.testing.assert_array_equal(got[name], arr)
+    # the payload's fixed fields (docs/format.md section 10.3): scales, the u16 level mask (3 levels, all coded), spreads
+    payload = data[21 + info["header_bytes"]:-4]
+    scales = 4 * sum(spec["scale_shape"][0] for spec in header["quant"]["tensors"].values())
+    assert payload[scales:scales + 2] == b"\x07\x00"
+    others = sorted(n for n in header["quant"]["tensors"] if n != "latents")
+    spreads = payload[scales + 2:scales + 2 + len(others)]
+    assert list(spreads) == [latentcoding.spread_code(tensors[n]) for n in others]
+    assert (len(payload) - scales - 2 - len(others)) % 4 == 0
+    # the golden's ARM is not degenerate: its means and scales vary with the context
+    arm = armmodel.IntegerArm.from_tensors(tensors, 1)
+    grids = latentcoding._levels(header, tensors["latents"].astype(np.int64))
+    seen = []
+    latentcoding._walk(header, arm, grids, 7, lambda lv, where, mean, scale: seen.append((len(set(mean)), len(set(scale)))))
+    assert len(seen) == 6 and max(m for m, _ in seen) > 4 and max(s for _, s in seen) > 4
+
+
+def test_golden_v1_3_decodes_to_its_pixels_at_one_and_two_times():
+    import hashlib
+
+    from inrcodec import decode
+
+    data = make_golden.GOLDEN_V1_3_PATH.read_bytes()
+    pixels = decode(data)
+    assert pixels.dtype == np.uint8 and pixels.shape == (6, 5, 1)
+    np.testing.assert_array_equal(pixels[..., 0], np.array(make_golden.V1_3_PIXELS, dtype=np.uint8))
+    x2 = decode(data, scale=2, resample="network")
+    assert x2.dtype == np.uint8 and x2.shape == (12, 10, 1)
+    assert hashlib.sha256(np.ascontiguousarray(x2).tobytes()).hexdigest() == make_golden.V1_3_X2_SHA256

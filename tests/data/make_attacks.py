@@ -82,8 +82,8 @@ class Base:
 
     @property
     def rc(self) -> bool:
-        """A range-coded payload (format 1.1), not a zstd frame of safetensors."""
-        return self.header["quant"].get("coding") == "rc"
+        """An entropy-coded payload (1.1 "rc" or 1.3 "arm"), not a zstd frame of safetensors."""
+        return self.header["quant"].get("coding") in ("rc", "arm")
 
 
 @dataclass
@@ -110,6 +110,7 @@ def base(name: str):
 
 ONE_PER_MODALITY = ("image-gray", "audio", "video")
 GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
+ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked")  # format 1.3: latents under the file's entropy model
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -238,6 +239,49 @@ def _image_grid_gray():
 @base("image-grid-rgb")
 def _image_grid_rgb():
     return _grid({"height": 12, "width": 10, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 4, 6, 1, 7, grid_interp=3)
+
+
+def _arm_grid(sig: dict, channels: int, levels: int, width: int, depth: int, seed: int, arm_width: int, arm_depth: int,
+              latent_bits: int = 8, masked: tuple[int, ...] = ()) -> tuple[dict, dict]:
+    """A format 1.3 latent grid ("arm" payload): _grid's network plus a seeded integer ARM (8-bit weights over 2^-6,
+    16-bit biases over 2^-10, 16-bit level biases); latents `latent_bits` wide, the levels in `masked` all zero."""
+    header, tensors = _grid(sig, channels, levels, width, depth, seed)
+    rng = np.random.default_rng(seed + 100)
+    shapes = geometry.level_shapes(sig["height"], sig["width"], levels)
+    sizes = np.cumsum([0] + [h * w for h, w in shapes])
+    latents = tensors["latents"].astype(np.int16)
+    if latent_bits == 16:
+        latents = np.where(latents != 0, latents.astype(np.int64) * 500 + rng.integers(-9, 10, latents.shape), 0).astype(np.int16)
+    for lv in masked:
+        latents[sizes[lv]:sizes[lv + 1]] = 0
+    tensors["latents"] = latents if latent_bits == 16 else latents.astype(np.int8)
+    tensors["latents.scale"] = np.ones(1, np.float32)
+    header["quant"]["tensors"]["latents"]["bits"] = latent_bits
+    for name, shape in geometry.arm_tensors(arm_width, arm_depth, levels).items():
+        if name == "arm.level":
+            bits, q, scale = 16, rng.integers(-256, 768, shape), np.ones(1, np.float32)
+        elif name.endswith(".weight"):
+            bits, q, scale = 8, rng.integers(-40, 41, shape), np.full(1, 2.0 ** -6, np.float32)
+        else:
+            bits, q, scale = 16, rng.integers(-2000, 2001, shape), np.full(1, 2.0 ** -10, np.float32)
+        header["quant"]["tensors"][name] = {"bits": bits, "shape": list(shape), "scale_shape": [1]}
+        tensors[name], tensors[f"{name}.scale"] = q.astype(np.int8 if bits == 8 else np.int16), scale
+    header["arch"].update(arm_width=arm_width, arm_depth=arm_depth)
+    header["quant"]["coding"] = "arm"
+    return header, tensors
+
+
+@base("image-arm-gray")
+def _image_arm_gray():
+    """Format 1.3: three levels, every one coded, an ARM 14 -> 5 -> 2."""
+    return _arm_grid({"height": 9, "width": 11, "channels": 1, "mode": "L", "bit_depth": 8}, 1, 3, 4, 0, 8, 5, 1)
+
+
+@base("image-arm-rgb16-masked")
+def _image_arm_rgb16_masked():
+    """Format 1.3: 16-bit latents, levels 1 and 3 of four masked off (all zero), an ARM 14 -> 4 -> 4 -> 2."""
+    return _arm_grid({"height": 12, "width": 10, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 4, 6, 1, 9, 4, 2,
+                     latent_bits=16, masked=(1, 3))
 
 
 # --- byte helpers ------------------------------------------------------------------------------------
@@ -576,7 +620,7 @@ def network_mismatch(b: Base) -> Iterator[Case]:
         for label, path in (("omega0", "arch.omega0"), ("values-scale", "values.scale.0"), ("coords-scale", "coords.scale.0")):
             header = changed(b, path, 1e39)
             yield Case(f"{label}-overflows-float32",
-                       assemble(compact.compress_header(canonical_json(header)), b.payload, minor=1), "NetworkError", "network")
+                       assemble(compact.compress_header(canonical_json(header)), b.payload, minor=b.minor), "NetworkError", "network")
         return
     for field, value in (("width", arch["width"] * 2), ("depth", arch["depth"] + 1), ("depth", 0)):
         yield Case(f"arch-{field}-{value}-tensors-unchanged", pack_unchecked(changed(b, f"arch.{field}", value), b.tensors),
@@ -744,6 +788,182 @@ def grid_fields(b: Base) -> Iterator[Case]:
     header = changed(b, "arch.grid_levels", _DELETE)
     header["arch"]["grid_interp"] = 3
     yield Case("arch-grid-interp-without-grid-levels", compact_with_header(b, header), "HeaderInvalid")
+
+
+# --- format 1.3 attacks: latents under the file's entropy model ("arm" payload, docs/format.md section 10) ------
+
+def _arm_layout(b: Base) -> tuple[int, int, int]:
+    """Offsets in an arm payload: (level mask, first spread byte, first stream word)."""
+    n = _scales_bytes(b)
+    return n, n + 2, n + 2 + len(b.header["quant"]["tensors"]) - 1
+
+
+def _scale_offset(b: Base, name: str) -> int:
+    """Where tensor `name`'s first float32 scale sits in an arm payload (tensors in sorted name order)."""
+    specs = b.header["quant"]["tensors"]
+    return 4 * sum(math.prod(specs[n]["scale_shape"]) for n in sorted(specs) if n < name)
+
+
+def _arm_file(b: Base, header: dict | None = None, payload: bytes | None = None) -> bytes:
+    """A 1.3 file: `header` (default the base's, checked by nothing) compressed, over `payload`, valid CRC."""
+    raw = b.stored_header if header is None else compact.compress_header(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
+    return assemble(raw, b.payload if payload is None else payload, minor=3)
+
+
+@attack(bases=ARM_BASES)
+def arm_payload_fields(b: Base) -> Iterator[Case]:
+    """The fixed fields of an arm payload: truncated, or a level mask naming levels the grid lacks (valid CRC)."""
+    p = b.payload
+    mask_at, spreads_at, stream_at = _arm_layout(b)
+    levels = b.header["arch"]["grid_levels"]
+    yield Case("arm-payload-empty", _arm_file(b, payload=b""), "PayloadError", "payload")
+    yield Case("arm-scales-truncated", _arm_file(b, payload=p[:mask_at - 3]), "PayloadError", "payload")
+    yield Case("arm-level-mask-truncated", _arm_file(b, payload=p[:mask_at + 1]), "PayloadError", "payload")
+    yield Case("arm-spreads-truncated", _arm_file(b, payload=p[:stream_at - 1]), "PayloadError", "payload")
+    (mask,) = struct.unpack_from("<H", p, mask_at)
+    for label, value in ((f"bit-{levels}", mask | 1 << levels), ("bit-15", mask | 1 << 15), ("0xffff", 0xFFFF)):
+        yield Case(f"arm-level-mask-{label}-beyond-{levels}-levels",
+                   _arm_file(b, payload=p[:mask_at] + struct.pack("<H", value) + p[spreads_at:]), "PayloadError", "payload")
+    # a level switched off (or on) that the stream codes (or not): the stream no longer ends where it should
+    yield Case("arm-level-mask-zero", _arm_file(b, payload=p[:mask_at] + b"\0\0" + p[spreads_at:]), "PayloadError", "payload")
+    for extra in (1, 2, 3):
+        yield Case(f"arm-stream-plus-{extra}-bytes-not-whole-words", _arm_file(b, payload=p + bytes(extra)), "PayloadError", "payload")
+    yield Case("arm-stream-minus-1-byte-not-whole-words", _arm_file(b, payload=p[:-1]), "PayloadError", "payload")
+    for label, spread in (("0", 0), ("255", 255)):
+        yield Case(f"arm-spread-bytes-all-{label}", _arm_file(b, payload=p[:spreads_at] + bytes([spread]) * (stream_at - spreads_at)
+                                                              + p[stream_at:]), "PayloadError", "payload")
+
+
+@attack(bases=ARM_BASES)
+def arm_streams(b: Base) -> Iterator[Case]:
+    """Range-coder words that are not the stream of this file: trailing, cut, random (valid CRC)."""
+    p = b.payload
+    _, _, stream_at = _arm_layout(b)
+    words = (len(p) - stream_at) // 4
+    # (one trailing zero word is read as the end of the stream by constriction: docs/format.md section 10.7)
+    yield Case("arm-trailing-two-zero-words", _arm_file(b, payload=p + bytes(8)), "PayloadError", "payload")
+    yield Case("arm-trailing-words-after-last-symbol", _arm_file(b, payload=p + struct.pack("<3I", 0x12345678, 0xFFFFFFFF, 1)),
+               "PayloadError", "payload")
+    yield Case(f"arm-stream-cut-to-half-of-{words}-words", _arm_file(b, payload=p[:stream_at + 4 * (words // 2)]), "PayloadError",
+               "payload")
+    yield Case("arm-stream-all-ones", _arm_file(b, payload=p[:stream_at] + b"\xff" * (4 * words)), "PayloadError", "payload")
+    rng = np.random.default_rng(zlib.crc32(b.name.encode()) + 13)
+    for k in range(3):
+        noise = rng.integers(0, 256, 4 * words, dtype=np.uint8).tobytes()
+        yield Case(f"arm-stream-random-{k}", _arm_file(b, payload=p[:stream_at] + noise), "PayloadError", "payload")
+    flipped = bytearray(p)
+    flipped[stream_at + 1] ^= 0x10
+    yield Case("arm-stream-bit-flip-valid-crc", _arm_file(b, payload=bytes(flipped)), "PayloadError", "payload")
+
+
+@attack(bases=ARM_BASES)
+def arm_scales(b: Base) -> Iterator[Case]:
+    """ARM weight and bias scales that are not 2^-s with 0 <= s <= 24, or a bias finer than its weight's 2^-(s+8)."""
+    p = b.payload
+    sw = -int(math.log2(float(b.tensors["arm.0.weight.scale"][0])))
+    cases = {
+        "arm-weight-scale-not-a-power-of-two": ("arm.0.weight", 0.75 * 2.0 ** -sw),
+        "arm-weight-scale-2-pow-minus-25": ("arm.0.weight", 2.0 ** -25),
+        "arm-weight-scale-2": ("arm.0.weight", 2.0),
+        f"arm-bias-shift-{sw + 9}-above-weight-shift-{sw}-plus-8": ("arm.0.bias", 2.0 ** -(sw + 9)),
+        "arm-bias-scale-not-a-power-of-two": ("arm.1.bias", 3.0 * 2.0 ** -12),
+    }
+    for label, (name, value) in cases.items():
+        at = _scale_offset(b, name)
+        yield Case(label, _arm_file(b, payload=p[:at] + struct.pack("<f", value) + p[at + 4:]), "PayloadError", "payload")
+    at = _scale_offset(b, "arm.level")  # the level biases' scale is not read by the ARM, but is a scale like any other
+    yield Case("arm-level-scale-nan", _arm_file(b, payload=p[:at] + struct.pack("<f", math.nan) + p[at + 4:]), "TensorMismatch",
+               "payload")
+
+
+@attack(bases=ARM_BASES)
+def arm_capacity(b: Base) -> Iterator[Case]:
+    """Headers declaring more latents than the stream's bytes can hold (armmodel.LATENTS_PER_BIT), refused before decoding."""
+    from inrcodec.format import armmodel
+
+    p = b.payload
+    mask_at, spreads_at, stream_at = _arm_layout(b)
+    stream = len(p) - stream_at
+    ceiling = armmodel.LATENTS_PER_BIT * (8 * stream + 64)
+
+    def grid(levels: int, h: int, w: int, mask: int, stream: bytes = p[stream_at:]) -> bytes:
+        header = _capacity_header(b, levels, h, w)
+        assert header["quant"]["tensors"]["net.0.weight"]["scale_shape"] == b.header["quant"]["tensors"]["net.0.weight"]["scale_shape"]
+        return _arm_file(b, header, p[:mask_at] + struct.pack("<H", mask) + p[spreads_at:stream_at] + stream)
+
+    side = math.isqrt(ceiling) + 1
+    yield Case("arm-declares-just-above-the-latents-per-byte-ceiling", grid(1, side, side, 1), "PayloadError", "payload")
+    yield Case("arm-declares-16m-latents", grid(16, 3500, 3500, 0xFFFF), "PayloadError", "payload")
+    yield Case("arm-declares-16m-latents-empty-stream", grid(16, 3500, 3500, 0xFFFF, b""), "PayloadError", "payload")
+
+
+def _capacity_header(b: Base, levels: int, h: int, w: int) -> dict:
+    header = copy.deepcopy(b.header)
+    header["arch"].update(grid_levels=levels, grid_height=h, grid_width=w)
+    specs = header["quant"]["tensors"]
+    specs["latents"]["shape"] = [sum(a * c for a, c in geometry.level_shapes(h, w, levels))]
+    specs["net.0.weight"]["shape"][1] = levels
+    specs["arm.level"]["shape"] = [levels]
+    return header
+
+
+@attack(bases=ARM_BASES)
+def arm_fields(b: Base) -> Iterator[Case]:
+    """arch.arm_width/arm_depth and quant.coding "arm": out of range, without each other, in older minors."""
+    for field, value in (("arm_width", 0), ("arm_width", 65), ("arm_width", "4"), ("arm_width", 4.0), ("arm_depth", -1),
+                         ("arm_depth", 4), ("arm_depth", True)):
+        label = json.dumps(value).strip('"')
+        yield Case(f"arch-{field}-{label}", _arm_file(b, changed(b, f"arch.{field}", value)), "HeaderInvalid")
+    for field in ("arm_width", "arm_depth"):
+        yield Case(f"arch-{field}-missing", _arm_file(b, changed(b, f"arch.{field}", _DELETE)), "HeaderInvalid")
+    yield Case("coding-arm-without-arm-width", _arm_file(b, _without_arm_fields(b)), "HeaderInvalid")
+    yield Case("arm-width-with-coding-rc", _arm_file(b, changed(b, "quant.coding", "rc")), "HeaderInvalid")
+    header = changed(b, "quant.coding", _DELETE)
+    yield Case("arm-width-without-coding", _arm_file(b, header), "HeaderInvalid")
+    header = changed(b, "arch.grid_levels", _DELETE)
+    for key in ("grid_height", "grid_width", "grid_interp"):
+        header["arch"].pop(key, None)
+    yield Case("arm-width-without-a-latent-grid", _arm_file(b, header), "HeaderInvalid")
+    for minor in (0, 1, 2):
+        raw = b.stored_header if minor else canonical_json(b.header)
+        yield Case(f"coding-arm-in-a-1.{minor}-file", assemble(raw, b.payload, minor=minor), "HeaderInvalid")
+
+
+def _without_arm_fields(b: Base) -> dict:
+    header = copy.deepcopy(b.header)
+    del header["arch"]["arm_width"], header["arch"]["arm_depth"]
+    return header
+
+
+@attack(bases=ARM_BASES)
+def arm_tensors(b: Base) -> Iterator[Case]:
+    """ARM tensors the header's entropy model does not have, float tensors, latents of the wrong width (valid CRC)."""
+    specs = b.header["quant"]["tensors"]
+    depth = b.header["arch"]["arm_depth"]
+    shape = specs["arm.0.weight"]["shape"]
+    cases = {
+        "arm-first-weight-13-inputs": (("quant", "tensors", "arm.0.weight", "shape"), [shape[0], 13]),
+        "arm-first-weight-transposed": (("quant", "tensors", "arm.0.weight", "shape"), shape[::-1]),
+        "arm-last-bias-3-outputs": (("quant", "tensors", f"arm.{depth}.bias", "shape"), [3]),
+        "arm-level-one-too-many": (("quant", "tensors", "arm.level", "shape"), [b.header["arch"]["grid_levels"] + 1]),
+        "arm-depth-one-more-than-its-tensors": ("arch.arm_depth", depth + 1),
+        "arm-width-one-more-than-its-tensors": ("arch.arm_width", b.header["arch"]["arm_width"] + 1),
+        "arm-level-missing": (("quant", "tensors", "arm.level"), _DELETE),
+    }
+    for label, (path, value) in cases.items():
+        yield Case(label, _arm_file(b, changed(b, path, value)), "TensorMismatch", "network")
+    header = copy.deepcopy(b.header)
+    header["quant"]["tensors"][f"arm.{depth + 1}.weight"] = {"bits": 8, "shape": [2, 2], "scale_shape": [1]}
+    yield Case("arm-extra-layer-tensor", _arm_file(b, header), "TensorMismatch", "network")
+    for name in ("arm.0.weight", "net.0.weight"):
+        header = changed(b, ("quant", "tensors", name, "bits"), 32)
+        header["quant"]["tensors"][name]["scale_shape"] = [1]
+        yield Case(f"{name.replace('.', '-')}-float32-in-an-arm-payload", _arm_file(b, header), "TensorMismatch", "payload")
+    other = 8 if specs["latents"]["bits"] == 16 else 16
+    header = changed(b, ("quant", "tensors", "latents", "bits"), other)
+    yield Case(f"arm-latents-{other}-bits-stream-coded-for-{specs['latents']['bits']}", _arm_file(b, header), "PayloadError", "payload")
+    header = changed(b, ("quant", "tensors", "latents", "bits"), 32)
+    yield Case("arm-latents-float32", _arm_file(b, header), "TensorMismatch", "payload")
 
 
 def pack_unchecked(header: dict, tensors: dict) -> bytes:

@@ -1,5 +1,7 @@
-"""Regenerate the byte-exact reference files: tests/data/golden_v1.spdr (format 1.0) and
-tests/data/golden_v1_1.spdr (format 1.1: latent grid, compressed header, range-coded payload).
+"""Regenerate the byte-exact reference files: tests/data/golden_v1.spdr (format 1.0),
+tests/data/golden_v1_1.spdr (format 1.1: latent grid, compressed header, range-coded payload),
+tests/data/golden_v1_2.spdr (format 1.2: timestamps) and tests/data/golden_v1_3.spdr (format 1.3: latents
+coded under the file's own integer entropy model).
 
 Run `python tests/data/make_golden.py` (or `SPDR_REGENERATE_GOLDEN=1 pytest tests/test_golden.py`).
 Everything here is fixed, so the output only changes if the format or its libraries change.
@@ -179,10 +181,51 @@ def golden_v1_2_bytes() -> bytes:
     return pack(*build_golden_v1_2())
 
 
+# Format 1.3: the 1.1 golden's 6 x 5 latent grid and synthesis network, its latents coded under the file's own
+# entropy model (docs/format.md section 10): an ARM 14 -> 3 -> 2 (arm_width 3, arm_depth 1) with 8-bit weights and
+# 16-bit biases over power-of-two scales, and a 16-bit log2-scale bias per level. Written without training: every
+# integer is listed here. The weights are chosen so that both the mean and the scale depend on the context.
+GOLDEN_V1_3_PATH = Path(__file__).with_name("golden_v1_3.spdr")
+_V1_3_ARM: dict[str, tuple[list[int], int, list[int], list[float]]] = {
+    # arm.0: 14 context inputs (9 coarser-level latents, up, left, right, down, pass) -> 3 ReLU units; scale 2^-6
+    "arm.0.weight": ([3, 14], 8, [16, 8, 16, 8, 64, 8, 16, 8, 16, 32, 32, 32, 32, 0,
+                                  -16, -8, -16, -8, -64, -8, -16, -8, -16, -32, -32, -32, -32, 0,
+                                  4, 4, 4, 4, 4, 4, 4, 4, 4, 20, 20, 20, 20, -64],
+                     [0.015625]),
+    "arm.0.bias": ([3], 16, [0, 0, 256], [0.0078125]),  # scale 2^-7 (sb <= sw + 8)
+    # arm.1: 3 -> (mean, log2 scale); scale 2^-5
+    "arm.1.weight": ([2, 3], 8, [24, -24, 0, 0, 0, 40], [0.03125]),
+    "arm.1.bias": ([2], 16, [0, -300], [0.0009765625]),  # scale 2^-10
+    "arm.level": ([3], 16, [-128, 96, 320], [1.0]),  # log2-scale bias per level, 8 fractional bits
+}
+_V1_3_LAYERS = {**_V1_1_LAYERS, **_V1_3_ARM}
+# What inrcodec.decode(golden_v1_3.spdr) renders (uint8, grey) at the native 6 x 5 (the 1.1 golden's pixels: the same
+# latents and network, coded differently), and the SHA-256 of its 12 x 10 uint8 render with scale=2 and
+# resample="network", with a few of those pixels: tests/test_golden.py.
+V1_3_PIXELS = V1_1_PIXELS
+V1_3_X2_SHA256 = "f9a2c769c794681633f52631ceee464c1dc0ecbe8538c9d3287d9cd5be514d6a"
+
+
+def build_golden_v1_3() -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the (header, tensors) pair that golden_v1_3.spdr encodes."""
+    header, _ = build_golden_v1_1()
+    header["arch"].update(arm_width=3, arm_depth=1)
+    header["quant"] = {"scheme": "per-channel-symmetric", "coding": "arm", "tensors": layer_specs(_V1_3_LAYERS)}
+    return header, layer_tensors(_V1_3_LAYERS)
+
+
+def golden_v1_3_bytes() -> bytes:
+    """The 1.3 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack
+
+    return pack(*build_golden_v1_3())
+
+
 def main() -> None:
-    """Write tests/data/golden_v1.spdr, golden_v1_1.spdr and golden_v1_2.spdr."""
+    """Write tests/data/golden_v1.spdr, golden_v1_1.spdr, golden_v1_2.spdr and golden_v1_3.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
-    for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes())):
+    for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes()),
+                       (GOLDEN_V1_3_PATH, golden_v1_3_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
