@@ -100,7 +100,7 @@ def timing_table(rows: list[dict]) -> str:
 def report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
     """The Markdown body and the plot of the `rd` rows."""
     lo, hi = BD_WINDOW
-    md = ["## BD-rate of spdr against JPEG, WebP and AVIF", "",
+    md = ["", "## BD-rate of spdr against JPEG, WebP and AVIF", "",
           f"Negative: spdr needs that much less rate for the same quality. Bjøntegaard delta rate over the qualities both "
           f"curves reach within {lo:g}-{hi:g} bpp (PCHIP of log-rate over PSNR dB, or over MS-SSIM dB = -10·log10(1-MS-SSIM)); "
           "anchors from their full quality scans, spdr from its --quality points. Means are over photos of one set; "
