@@ -47,7 +47,8 @@ def check_bench_extra() -> None:
 @click.option("--steps", help="Comma-separated step counts to measure at, e.g. 25,100,500 (default: the task's).")
 @click.option("--arch", "archs", help="Comma-separated architectures: relu, relu-pe, relu-ffn, siren, hashgrid, spder, spder-log, ...")
 @click.option("--quality", "qualities", help="rd: comma-separated spdr --quality points (default: inrcodec.bench.rd.QUALITIES).")
-@click.option("--preset", type=click.Choice(["fast", "balanced", "max"]), help="rd: spdr's encoder preset (default fast; balanced with --paper).")
+@click.option("--preset", type=click.Choice(["fast", "balanced", "max"]),
+              help="rd: spdr's encoder preset (default fast; balanced with --paper).")
 @click.option("--out", "out_dir", default="spdr-bench", show_default=True, help="Folder for TASK.json, TASK.md and TASK_*.png.")
 @click.option("--json", "as_json", is_flag=True, help="Also print the rows as JSON on stdout.")
 @click.option("--paper", is_flag=True, help="The paper's sizes (256x256, 5x256 net, lr 1e-4, full batch): for a GPU.")
