@@ -133,8 +133,10 @@ def test_bench_rd_end_to_end(tmp_path, monkeypatch):
     for r in spdr:
         assert r["steps"] == 20 and r["preset"] == "fast" and r["encode_s"] > 0 and r["decode_s"] > 0
         assert r["bytes"] * 8 == pytest.approx(r["bpp"] * 48 * 48) and 10 < r["psnr_db"] < 60 and 0 < r["msssim"] < 1
-    for r in kinds["equal_bytes"]:
+    scan = {(r["input"], r["codec"], r["quality"]): r for r in kinds["point"]}
+    for r in kinds["equal_bytes"]:  # the best anchor file no larger, its MS-SSIM measured, in the points too
         assert r["bytes"] is None or r["bytes"] <= r["spdr_bytes"]
+        assert r["bytes"] is None or r["msssim"] is not None and scan[(r["input"], r["codec"], r["quality"])]["msssim"] == r["msssim"]
     assert all(r["bd_rate_pct"] is None or math.isfinite(r["bd_rate_pct"]) for r in kinds["bd_rate"])
     assert all(r["jpeg_quality"] == 85 and r["passes"] in (True, False) for r in kinds["jpeg_check"])
     assert all(r["commit"] and r["seed"] == 0 and "spdr bench rd" in r["command"] for r in rows)

@@ -63,6 +63,10 @@ def check_table(rows: list[dict]) -> str:
                      str(r.get("spdr_bytes", "n/a")), _num(r.get("spdr_psnr_db")), _num(r.get("spdr_msssim"), ".4f"),
                      f"{r['spdr_bytes'] / r['jpeg_bytes']:.2f}" if has else "n/a",
                      "n/a" if r["passes"] is None else "yes" if r["passes"] else "no"])
+    for s in SETS:
+        mine = [r for r in rows if r["kind"] == "jpeg_check" and r["set"] == s and r["passes"] is not None]
+        if mine:
+            body.append([f"**{s}**", f"{len(mine)} photos"] + [""] * 7 + [f"**{sum(r['passes'] for r in mine)} of {len(mine)} pass**"])
     return table(head, body)
 
 

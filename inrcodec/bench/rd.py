@@ -29,7 +29,7 @@ from ._rdreport import report
 
 TUNING = ("astronaut", "coffee")  # the photos rate control and the quality scale were tuned on
 EVALUATION = ("chelsea", "rocket", "motorcycle", "immunohistochemistry", "retina", "hubble_deep_field")
-QUALITIES = (20, 40, 60, int(DEFAULT_QUALITY), 90)  # spdr --quality points; must hold the default for the q85 check
+QUALITIES = tuple(sorted({20, 40, 60, 90, DEFAULT_QUALITY}))  # spdr --quality points, always with the default (q85 check)
 JPEG_CHECK_QUALITY = 85
 CPU = {"size": 512, "preset": "fast"}
 PAPER = {"size": 768, "preset": "balanced"}  # for a GPU
@@ -100,7 +100,7 @@ def measure_photo(ref: str, opts: BenchOptions, size: int | None, qualities, pre
         p = spdr[-1]
         opts.log(f"  {p['bytes']} bytes ({p['bpp']:.3f} bpp), {p['psnr_db']:.2f} dB, MS-SSIM {p['msssim'] or float('nan'):.4f}, "
                  f"encode {p['encode_s']:.1f} s, decode {p['decode_s']:.2f} s")
-    rows = [{"kind": "point", **base, **p} for c in ANCHORS for p in scans[c]] + [{"kind": "point", **base, **p} for p in spdr]
+    rows = []
     for p in spdr:
         for c in ANCHORS:
             m = at_size(scans[c], p["bytes"])
@@ -113,7 +113,8 @@ def measure_photo(ref: str, opts: BenchOptions, size: int | None, qualities, pre
             bd = bd_rate(_curve(scans[c], metric), _curve(spdr, metric))
             rows.append({"kind": "bd_rate", **base, "codec": c, "metric": metric, **(bd or {"bd_rate_pct": None})})
     rows.append({"kind": "jpeg_check", **base, **_jpeg_check(scans["jpeg"], spdr, pixels)})
-    return rows
+    points = [{"kind": "point", **base, **p} for c in ANCHORS for p in scans[c]] + [{"kind": "point", **base, **p} for p in spdr]
+    return points + rows  # points last built: with_msssim above fills in the MS-SSIM of the points the tables quote
 
 
 def _jpeg_check(jpeg: list[dict], spdr: list[dict], pixels: np.ndarray) -> dict:
@@ -140,6 +141,7 @@ def run(opts: BenchOptions) -> TaskOutput:
     with tempfile.TemporaryDirectory(prefix="spdr-rd-") as folder:
         for ref in inputs:
             rows.extend(measure_photo(ref, opts, size, qualities, preset, steps, folder))
+    from ..nn.device import pick_device
     from ..rate.plan import PRESET_STEPS
 
     sets = {s: ", ".join(dict.fromkeys(r["input"] for r in rows if r["set"] == s)) for s in ("tuning", "evaluation", "other")}
@@ -151,7 +153,7 @@ def run(opts: BenchOptions) -> TaskOutput:
                 "size": f"longest side {size} px (BOX area average; smaller photos keep their size)",
                 "spdr": f"spdr encode --quality {', '.join(f'{q:g}' for q in qualities)}, preset {preset}, "
                         f"{steps if steps else PRESET_STEPS.get(preset, 2000)} steps{' (--steps)' if steps else ''}, "
-                        f"seed {opts.seed}, device {opts.device}; decoded by inrcodec.decode (CPU)",
+                        f"seed {opts.seed}, device {pick_device(opts.device)}; decoded by inrcodec.decode (CPU)",
                 **{k.upper() if k != "webp" else "WebP": v for k, v in SETTINGS.items()},
                 "metrics": "RGB PSNR (peak 255, MSE over all channels) and MS-SSIM (pytorch-msssim: 5 scales, gaussian "
                            f"{window}, sigma 1.5, data range 255, mean of channels) of the decoded 8-bit pixels",
