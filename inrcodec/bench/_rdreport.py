@@ -26,6 +26,10 @@ def _num(v, f: str = ".2f") -> str:
     return "n/a" if v is None else format(v, f)
 
 
+def _photos(n: int) -> str:
+    return f"{n} photo" + ("" if n == 1 else "s")
+
+
 def _names(rows: list[dict]) -> list[str]:
     """Photo names, evaluation set first, each set in run order."""
     seen = list(dict.fromkeys((r["set"], r["input"]) for r in rows))
@@ -48,7 +52,7 @@ def bd_table(rows: list[dict]) -> str:
                 ok = [v for v in vals if v is not None]
                 means.append(f"**{_pct(float(np.mean(ok)))}**" + ("" if len(ok) == len(vals) else f" ({len(ok)} of {len(vals)})")
                              if ok else "n/a")
-            body.append([f"**mean, {s}**", f"{len(mine)} photos"] + means)
+            body.append([f"**mean, {s}**", _photos(len(mine))] + means)
     return table(head, body)
 
 
@@ -66,7 +70,7 @@ def check_table(rows: list[dict]) -> str:
     for s in SETS:
         mine = [r for r in rows if r["kind"] == "jpeg_check" and r["set"] == s and r["passes"] is not None]
         if mine:
-            body.append([f"**{s}**", f"{len(mine)} photos"] + [""] * 7 + [f"**{sum(r['passes'] for r in mine)} of {len(mine)} pass**"])
+            body.append([f"**{s}**", _photos(len(mine))] + [""] * 7 + [f"**{sum(r['passes'] for r in mine)} of {len(mine)} pass**"])
     return table(head, body)
 
 
@@ -107,7 +111,8 @@ def report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
     md = ["", "## BD-rate of spdr against JPEG, WebP and AVIF", "",
           f"Negative: spdr needs that much less rate for the same quality. Bjøntegaard delta rate over the qualities both "
           f"curves reach within {lo:g}-{hi:g} bpp (PCHIP of log-rate over PSNR dB, or over MS-SSIM dB = -10·log10(1-MS-SSIM)); "
-          "anchors from their full quality scans, spdr from its --quality points. Means are over photos of one set; "
+          "anchors from their full quality scans, spdr from its --quality points (rd.json holds each one's quality interval, "
+          "q_lo..q_hi). Means are over photos of one set; "
           "the evaluation set was not looked at while tuning the codec.", "", bd_table(rows),
           "## Default quality against JPEG q85 (acceptance check)", "",
           "Passes when spdr's default-quality file is smaller than JPEG's at quality 85 and its PSNR is equal or better.",
@@ -129,16 +134,17 @@ def plot(rows: list[dict]) -> bytes:
     styles = {"spdr": ("C3", "o-"), "jpeg": ("C0", "--"), "webp": ("C2", "-."), "avif": ("C4", ":")}
     for ax, name in zip(axes.flat, names, strict=False):
         pts = [r for r in rows if r["kind"] == "point" and r["input"] == name]
+        right = max([2.5] + [1.05 * r["bpp"] for r in pts if r["codec"] == "spdr"])  # 0-2.5 bpp, or out to spdr's points
         for c in CODECS:
             xy = [(r["bpp"], r["psnr_db"]) for r in pts if r["codec"] == c]
-            curve = sorted(xy) if c == "spdr" else [p for p in hull(xy) if p[0] <= 2.5]  # spdr's points as measured
+            curve = sorted(xy) if c == "spdr" else [p for p in hull(xy) if p[0] <= right]  # spdr's points as measured
             if curve:
                 color, style = styles[c]
                 ax.plot(*zip(*curve, strict=True), style, color=color, label=LABELS[c], ms=4, lw=1.4 if c == "spdr" else 1.0)
         ax.set_title(f"{name} ({pts[0]['width']}x{pts[0]['height']})")
         ax.set_xlabel("bits per pixel (whole file)")
         ax.set_ylabel("RGB PSNR (dB)")
-        ax.set_xlim(0, 2.5)
+        ax.set_xlim(0, right)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
