@@ -111,7 +111,8 @@ def measure_photo(ref: str, opts: BenchOptions, size: int | None, qualities, pre
     for c in ANCHORS:
         for metric in ("psnr_db", "msssim_db"):
             bd = bd_rate(_curve(scans[c], metric), _curve(spdr, metric))
-            rows.append({"kind": "bd_rate", **base, "codec": c, "metric": metric, **(bd or {"bd_rate_pct": None})})
+            why = f"no quality both curves reach within {BD_WINDOW[0]:g}-{BD_WINDOW[1]:g} bpp (or under 2 spdr points)"
+            rows.append({"kind": "bd_rate", **base, "codec": c, "metric": metric, **(bd or {"bd_rate_pct": None, "note": why})})
     rows.append({"kind": "jpeg_check", **base, **_jpeg_check(scans["jpeg"], spdr, pixels)})
     points = [{"kind": "point", **base, **p} for c in ANCHORS for p in scans[c]] + [{"kind": "point", **base, **p} for p in spdr]
     return points + rows  # points last built: with_msssim above fills in the MS-SSIM of the points the tables quote

@@ -14,6 +14,7 @@ from ..nn.device import DEVICES
 from .options import handle_errors
 
 BENCH_EXTRA = ("matplotlib", "scipy", "skimage", "pytorch_msssim")  # the `bench` extra in pyproject.toml
+TASK_ONLY = {"pytorch_msssim": "rd"}  # needed by one task only
 
 
 PIP_NAMES = {"skimage": "scikit-image", "pytorch_msssim": "pytorch-msssim"}
@@ -32,9 +33,10 @@ def parse_qualities(text: str | None) -> list[float] | None:
     return qs
 
 
-def check_bench_extra() -> None:
-    """One line naming what to install when the optional benchmark packages are missing."""
-    missing = [name for name in BENCH_EXTRA if importlib.util.find_spec(name) is None]
+def check_bench_extra(task: str) -> None:
+    """One line naming what to install when the optional benchmark packages `task` needs are missing."""
+    needed = [name for name in BENCH_EXTRA if TASK_ONLY.get(name, task) == task]
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise SpdrError(f"spdr bench needs {', '.join(PIP_NAMES.get(m, m) for m in missing)}: "
                         "pip install 'inrcodec[bench]'")
@@ -62,7 +64,7 @@ def bench(task, inputs, size, steps, archs, qualities, preset, out_dir, as_json,
     spdr --quality with JPEG, WebP and AVIF at equal bytes: PSNR, MS-SSIM, BD-rates, seconds (TASK: rd)."""
     import shlex
 
-    check_bench_extra()
+    check_bench_extra(task)
     from ..bench import BenchOptions, get_task, parse_archs, parse_steps, run_and_write
 
     try:
