@@ -5,23 +5,18 @@ from __future__ import annotations
 import os
 import platform
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
-from inrcodec.bench._report import cpu_model  # the one CPU-model probe (bench rows record it too)
+from inrcodec.bench._report import commit as _commit  # the one git probe (bench rows record it too)
+from inrcodec.bench._report import cpu_model  # the one CPU-model probe
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def commit() -> str:
-    """HEAD's hash, with "+dirty" when tracked files differ from it."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout
-        return head + ("+dirty" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    """HEAD's hash of this checkout, with "+dirty" when tracked files differ from it."""
+    return _commit(ROOT)
 
 
 def provenance(seed: int | None = None, device: str | None = None) -> dict:

@@ -4,6 +4,10 @@ Measures side by side in one run: the naive eager loop, spdr's loop in fp32 / TF
 CUDA graphs), decode throughput, and the difference between CPU and CUDA decodes of one file.
 Prints a Markdown table and writes it to --out (default benchmarks/results/gpu_check.md).
 Usage on the GPU machine: python benchmarks/gpu_check.py --out $OUT/gpu_check.md
+
+With --rd FOLDER it then runs the rate-distortion comparison at full size on CUDA (`spdr bench rd
+--paper`: photos up to 768 px on the long side, preset balanced; hours, not minutes, so opt-in),
+writing rd.json, rd.md and rd_curves.png to FOLDER.
 """
 
 from __future__ import annotations
@@ -53,11 +57,22 @@ def cpu_vs_cuda_decode(tmp: Path) -> dict:
     }
 
 
+def rd_bench(out_dir: str) -> int:
+    """`spdr bench rd --paper --device cuda` into `out_dir` (the issue's comparison, full size); its exit code."""
+    import subprocess
+
+    cmd = [sys.executable, "-c", "from inrcodec.cli import main; main()", "bench", "rd", "--paper", "--device", "cuda",
+           "--out", out_dir, "--force"]
+    print("running:", " ".join(cmd[3:]), flush=True)
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/gpu_check.md"))
+    ap.add_argument("--rd", metavar="FOLDER", help="then run `spdr bench rd --paper` on CUDA into FOLDER (long)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("gpu_check: no CUDA device")
@@ -115,6 +130,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     out.with_suffix(".json").write_text(json.dumps({"machine": machine(dev), "rows": rows, "decode_mps": dec, "cpu_vs_cuda": cc}, indent=1))
+    if args.rd:
+        sys.exit(rd_bench(args.rd))
 
 
 if __name__ == "__main__":

@@ -290,7 +290,11 @@ def test_bench_without_the_bench_extra_says_what_to_install(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("matplotlib", "skimage") else real(name, *a))
+    gone = ("matplotlib", "skimage", "pytorch_msssim")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in gone else real(name, *a))
     r = run("bench", "image")
     assert_one_line_error(r)
     assert "needs matplotlib, scikit-image: pip install 'inrcodec[bench]'" in r.stderr
+    r = run("bench", "rd")  # MS-SSIM comes from pytorch-msssim
+    assert_one_line_error(r)
+    assert "needs matplotlib, scikit-image, pytorch-msssim: pip install 'inrcodec[bench]'" in r.stderr

@@ -32,6 +32,8 @@ class BenchOptions:
     seed: int = 0
     paper: bool = False
     device: str = "auto"
+    preset: str | None = None  # rd: spdr's encoder preset
+    qualities: Sequence[float] | None = None  # rd: spdr --quality points
     log: Callable[[str], None] = field(default=lambda line: None, repr=False)
 
 
@@ -43,6 +45,7 @@ class TaskOutput:
     markdown: str
     figures: dict[str, bytes] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    notes: tuple[str, ...] | None = None  # lines under the settings; None: the paper tasks' PSNR convention
 
 
 def parse_steps(text: str | None) -> list[int] | None:

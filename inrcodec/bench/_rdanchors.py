@@ -1,77 +1,85 @@
-"""Anchors for the rate-distortion bench: JPEG and WebP through Pillow, and the Bjøntegaard delta rate.
+"""Anchors for the rate-distortion bench: JPEG, WebP and AVIF through Pillow, each over a full quality scan.
 
-Sizes are whole files as Pillow writes them (headers included), PSNR is RGB PSNR on 8-bit pixels
-(peak 255, MSE over every channel), the convention of the image-codec literature.
+Sizes are whole files as Pillow writes them (headers included); PSNR and MS-SSIM are taken on the
+8-bit RGB pixels Pillow decodes from those bytes; encode and decode seconds are wall time of one
+Pillow call each, in the same process as spdr's. MS-SSIM costs ~1 s per 512 px image on two cores,
+so a scan measures it at every MSSSIM_STRIDE-th quality (the curves are smooth; BD-rates on
+MS-SSIM interpolate between them) and at every point a table quotes (`with_msssim`).
 """
 
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 from PIL import Image
 
-QUALITIES = {"jpeg": tuple(range(1, 96)), "webp": tuple(range(0, 101))}
+from ._rdmetrics import ms_ssim, msssim_db, rgb_psnr
 
-
-def rgb_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 RGB images, peak 255."""
-    err = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if err == 0 else float(10 * np.log10(255.0**2 / err))
+AVIF_SPEED = 4  # libavif speed 0 (slowest, smallest) .. 10; 4 made ~2-3 % smaller files than Pillow's default 6 on astronaut
+QUALITIES = {"jpeg": tuple(range(1, 96)), "webp": tuple(range(0, 101)), "avif": tuple(range(0, 101, 2))}
+MSSSIM_STRIDE = {"jpeg": 3, "webp": 3, "avif": 2}  # quality steps between MS-SSIM measurements in a scan
+ANCHORS = ("jpeg", "webp", "avif")
+SETTINGS = {"jpeg": "Pillow libjpeg, optimize=True, 4:2:0, quality 1..95",
+            "webp": "Pillow libwebp, lossy, method 6, quality 0..100",
+            "avif": f"Pillow libavif, speed {AVIF_SPEED}, 4:2:0, quality 0..100 step 2"}
 
 
 def pillow_encode(pixels: np.ndarray, codec: str, quality: int) -> bytes:
-    """JPEG (4:2:0, optimized Huffman tables) or WebP (lossy, method 6) bytes of uint8 RGB pixels."""
+    """JPEG (4:2:0, optimized Huffman tables), WebP (lossy, method 6) or AVIF (4:2:0) bytes of uint8 RGB pixels."""
     buf = io.BytesIO()
     img = Image.fromarray(pixels)
     if codec == "jpeg":
-        img.save(buf, format="JPEG", quality=quality, optimize=True)
-    else:
+        img.save(buf, format="JPEG", quality=quality, optimize=True, subsampling="4:2:0")
+    elif codec == "webp":
         img.save(buf, format="WEBP", quality=quality, method=6)
+    elif codec == "avif":
+        img.save(buf, format="AVIF", quality=quality, speed=AVIF_SPEED, subsampling="4:2:0")
+    else:
+        raise ValueError(f"unknown anchor codec {codec!r}")
     return buf.getvalue()
 
 
+def pillow_decode(data: bytes) -> np.ndarray:
+    """uint8 RGB pixels of a JPEG, WebP or AVIF file."""
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def point(pixels: np.ndarray, codec: str, quality: int, msssim: bool = True) -> dict:
+    """One quality setting, measured: quality, bytes, bpp, psnr_db, msssim (+dB), encode_s, decode_s."""
+    h, w = pixels.shape[:2]
+    t0 = time.perf_counter()
+    data = pillow_encode(pixels, codec, quality)
+    t1 = time.perf_counter()
+    decoded = pillow_decode(data)
+    t2 = time.perf_counter()
+    p = {"codec": codec, "quality": quality, "bytes": len(data), "bpp": 8 * len(data) / (h * w),
+         "psnr_db": rgb_psnr(decoded, pixels), "msssim": None, "msssim_db": None, "encode_s": t1 - t0, "decode_s": t2 - t1}
+    if msssim:
+        p["msssim"] = ms_ssim(decoded, pixels)
+        p["msssim_db"] = msssim_db(p["msssim"])
+    return p
+
+
 def pillow_curve(pixels: np.ndarray, codec: str) -> list[dict]:
-    """Every quality setting: {"quality", "bytes", "psnr_db"} (sizes rise with quality, mostly)."""
-    out = []
-    for q in QUALITIES[codec]:
-        data = pillow_encode(pixels, codec, q)
-        with Image.open(io.BytesIO(data)) as img:
-            decoded = np.asarray(img.convert("RGB"))
-        out.append({"quality": q, "bytes": len(data), "psnr_db": rgb_psnr(decoded, pixels)})
-    return out
+    """Every quality setting of `codec` (sizes rise with quality, mostly); MS-SSIM at every stride-th."""
+    stride = MSSSIM_STRIDE[codec]
+    return [point(pixels, codec, q, msssim=(i % stride == 0 or i == len(QUALITIES[codec]) - 1))
+            for i, q in enumerate(QUALITIES[codec])]
+
+
+def with_msssim(p: dict, pixels: np.ndarray) -> dict:
+    """`p` with its MS-SSIM measured (re-encoding its quality: Pillow's encoders are deterministic)."""
+    if p["msssim"] is None:
+        decoded = pillow_decode(pillow_encode(pixels, p["codec"], p["quality"]))
+        p["msssim"] = ms_ssim(decoded, pixels)
+        p["msssim_db"] = msssim_db(p["msssim"])
+    return p
 
 
 def at_size(curve: list[dict], max_bytes: int) -> dict | None:
     """The best-PSNR point of `curve` whose file is at most `max_bytes` (None: none is that small)."""
     fits = [p for p in curve if p["bytes"] <= max_bytes]
     return max(fits, key=lambda p: p["psnr_db"]) if fits else None
-
-
-def bd_rate(rate_a, psnr_a, rate_b, psnr_b) -> float | None:
-    """Bjøntegaard delta rate of B against A in percent (negative: B needs fewer bits).
-
-    VCEG-M33: fit log(rate) as a cubic polynomial of PSNR for each codec (numpy polyfit), integrate
-    both over the PSNR interval they share, and turn the mean log-rate difference into a percentage.
-    None when either codec has fewer than 4 distinct points or the intervals do not overlap.
-    """
-    ra, pa, rb, pb = (np.asarray(v, dtype=np.float64) for v in (rate_a, psnr_a, rate_b, psnr_b))
-    if len(np.unique(pa)) < 4 or len(np.unique(pb)) < 4:
-        return None
-    lo, hi = max(pa.min(), pb.min()), min(pa.max(), pb.max())
-    if not hi > lo:
-        return None
-    fa, fb = np.polyfit(pa, np.log(ra), 3), np.polyfit(pb, np.log(rb), 3)
-    ia, ib = np.polyint(fa), np.polyint(fb)
-    mean_a = (np.polyval(ia, hi) - np.polyval(ia, lo)) / (hi - lo)
-    mean_b = (np.polyval(ib, hi) - np.polyval(ib, lo)) / (hi - lo)
-    return float((np.exp(mean_b - mean_a) - 1) * 100)
-
-
-def monotone(curve: list[dict]) -> list[dict]:
-    """The points of a quality scan on its upper convex-ish hull: each better and bigger than the last."""
-    out: list[dict] = []
-    for p in sorted(curve, key=lambda p: (p["bytes"], -p["psnr_db"])):
-        if not out or p["psnr_db"] > out[-1]["psnr_db"]:
-            out.append(p)
-    return out

@@ -34,6 +34,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def commit(root: Path = Path(__file__).resolve().parents[2]) -> str:
+    """HEAD's hash of the checkout the code runs from, "+dirty" when tracked files differ ("unknown" outside git)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout
+        return head + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def machine_info(device: str) -> dict:
     """CPU model and usable cores, GPU model when the run used one, torch and Python versions."""
     import torch
@@ -78,18 +90,18 @@ def write_outputs(out_dir: str, opts: BenchOptions, output: TaskOutput, force: b
     machine = machine_info(device)
     command = command or canonical_command(opts, out_dir)
     prov = {"seed": opts.seed, "paper": opts.paper, "command": command, "cpu": machine["cpu"], "gpu": machine["gpu"],
-            "torch": machine["torch"], "device": device}
+            "torch": machine["torch"], "device": device, "commit": commit()}
     rows = [{k: _clean(v) for k, v in {"task": opts.task, **row, **prov}.items()} for row in output.rows]
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     json_name, md_name = output_names(opts.task)
     header = [f"# spdr bench {opts.task}", "", f"- command: `{command}`", f"- seed: {opts.seed}",
               f"- machine: {machine['cpu']}; GPU: {machine['gpu'] or 'none'}; device {device}; torch {machine['torch']}; "
-              f"Python {machine['python']}"]
+              f"Python {machine['python']}", f"- commit: {prov['commit']}"]
     header += [f"- {k}: {v}" for k, v in output.settings.items()]
-    header += [f"- {PSNR_NOTE}", ""]
+    header += [f"- {note}" for note in ((PSNR_NOTE,) if output.notes is None else output.notes)] + [""]
     meta = {"Software": f"spdr bench {opts.task}", "Description": f"command: {command}; seed {opts.seed}; machine: "
-            f"{machine['cpu']}; GPU: {machine['gpu'] or 'none'}; torch {machine['torch']}"}
+            f"{machine['cpu']}; GPU: {machine['gpu'] or 'none'}; torch {machine['torch']}; commit {prov['commit']}"}
     write_atomic(folder / json_name, (json.dumps(rows, indent=1, allow_nan=False) + "\n").encode(), force=True)
     write_atomic(folder / md_name, ("\n".join(header) + output.markdown.rstrip() + "\n").encode(), force=True)
     for name, png in output.figures.items():
@@ -108,6 +120,10 @@ def canonical_command(opts: BenchOptions, out_dir: str) -> str:
         parts += ["--steps", ",".join(map(str, opts.steps))]
     if opts.archs is not None:
         parts += ["--arch", ",".join(opts.archs)]
+    if opts.preset is not None:
+        parts += ["--preset", opts.preset]
+    if opts.qualities is not None:
+        parts += ["--quality", ",".join(f"{q:g}" for q in opts.qualities)]
     parts += ["--seed", str(opts.seed), "--out", out_dir] + (["--paper"] if opts.paper else [])
     return shlex.join(parts)
 

@@ -13,14 +13,32 @@ from ..errors import SpdrError
 from ..nn.device import DEVICES
 from .options import handle_errors
 
-BENCH_EXTRA = ("matplotlib", "scipy", "skimage")  # the `bench` extra in pyproject.toml
+BENCH_EXTRA = ("matplotlib", "scipy", "skimage", "pytorch_msssim")  # the `bench` extra in pyproject.toml
+TASK_ONLY = {"pytorch_msssim": "rd"}  # needed by one task only
 
 
-def check_bench_extra() -> None:
-    """One line naming what to install when the optional benchmark packages are missing."""
-    missing = [name for name in BENCH_EXTRA if importlib.util.find_spec(name) is None]
+PIP_NAMES = {"skimage": "scikit-image", "pytorch_msssim": "pytorch-msssim"}
+
+
+def parse_qualities(text: str | None) -> list[float] | None:
+    """'20,75,90' -> [20.0, 75.0, 90.0] (sorted, unique, each in 0..100); None stays None."""
+    if text is None:
+        return None
+    try:
+        qs = sorted({float(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise ValueError(f"--quality must be comma-separated numbers in 0..100, e.g. 40,75,90, got {text!r}") from None
+    if not qs or qs[0] < 0 or qs[-1] > 100:
+        raise ValueError(f"--quality must list qualities in 0..100, got {text!r}")
+    return qs
+
+
+def check_bench_extra(task: str) -> None:
+    """One line naming what to install when the optional benchmark packages `task` needs are missing."""
+    needed = [name for name in BENCH_EXTRA if TASK_ONLY.get(name, task) == task]
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
-        raise SpdrError(f"spdr bench needs {', '.join('scikit-image' if m == 'skimage' else m for m in missing)}: "
+        raise SpdrError(f"spdr bench needs {', '.join(PIP_NAMES.get(m, m) for m in missing)}: "
                         "pip install 'inrcodec[bench]'")
 
 
@@ -30,6 +48,9 @@ def check_bench_extra() -> None:
 @click.option("--size", type=click.IntRange(2, 1_000_000), help="Image side / audio window in samples / video crop (default: the task's).")
 @click.option("--steps", help="Comma-separated step counts to measure at, e.g. 25,100,500 (default: the task's).")
 @click.option("--arch", "archs", help="Comma-separated architectures: relu, relu-pe, relu-ffn, siren, hashgrid, spder, spder-log, ...")
+@click.option("--quality", "qualities", help="rd: comma-separated spdr --quality points (default: inrcodec.bench.rd.QUALITIES).")
+@click.option("--preset", type=click.Choice(["fast", "balanced", "max"]),
+              help="rd: spdr's encoder preset (default fast; balanced with --paper).")
 @click.option("--out", "out_dir", default="spdr-bench", show_default=True, help="Folder for TASK.json, TASK.md and TASK_*.png.")
 @click.option("--json", "as_json", is_flag=True, help="Also print the rows as JSON on stdout.")
 @click.option("--paper", is_flag=True, help="The paper's sizes (256x256, 5x256 net, lr 1e-4, full batch): for a GPU.")
@@ -38,17 +59,20 @@ def check_bench_extra() -> None:
 @click.option("--force", is_flag=True, help="Replace this task's earlier results in --out.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @handle_errors
-def bench(task, inputs, size, steps, archs, out_dir, as_json, paper, seed, device, force, quiet):
-    """Reproduce a table of the SPDER paper (TASK: image, audio, superres, audio-interp, video, gradient) or draw
-    rate-distortion curves against JPEG, WebP and COIN (TASK: rd)."""
+def bench(task, inputs, size, steps, archs, qualities, preset, out_dir, as_json, paper, seed, device, force, quiet):
+    """Reproduce a table of the SPDER paper (TASK: image, audio, superres, audio-interp, video, gradient) or compare
+    spdr --quality with JPEG, WebP and AVIF at equal bytes: PSNR, MS-SSIM, BD-rates, seconds (TASK: rd)."""
     import shlex
 
-    check_bench_extra()
+    check_bench_extra(task)
     from ..bench import BenchOptions, get_task, parse_archs, parse_steps, run_and_write
 
     try:
         get_task(task)
-        opts = BenchOptions(task, inputs, size, parse_steps(steps), parse_archs(archs), seed, paper, device,
+        if task != "rd" and (qualities or preset):
+            raise ValueError("--quality and --preset apply to bench rd")
+        opts = BenchOptions(task, inputs, size, parse_steps(steps), parse_archs(archs), seed, paper, device, preset,
+                            parse_qualities(qualities),
                             log=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)))
     except ValueError as e:
         raise click.UsageError(str(e)) from None
