@@ -41,17 +41,25 @@ def test_writer_reproduces_golden_bytes(build, path):
         "with SPDR_REGENERATE_GOLDEN=1 and bump the format version if old files read differently")
 
 
-def test_reader_reads_golden_file():
-    header, tensors = make_golden.build_golden()
-    data = make_golden.GOLDEN_PATH.read_bytes()
+def read_back(build: str, path: str, minor: int) -> tuple[bytes, dict, dict, dict, dict]:
+    """(file bytes, peek info, the built tensors, the header and tensors read back) of a golden file, after
+    checking its signature and version and that the reader returns exactly what the builder made."""
+    header, tensors = getattr(make_golden, build)()
+    data = getattr(make_golden, path).read_bytes()
+    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01" + bytes([minor]) + b"\x00\x00"
+    info = peek(data)
+    assert info["version"] == f"1.{minor}" and info["file_bytes"] == len(data)
     got_header, got = unpack(data)
     assert got_header == header
     assert set(got) == set(tensors)
     for name, arr in tensors.items():
         assert got[name].dtype == arr.dtype
         np.testing.assert_array_equal(got[name], arr)
-    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x00\x00\x00"
-    assert peek(data)["file_bytes"] == len(data)
+    return data, info, tensors, got_header, got
+
+
+def test_reader_reads_golden_file():
+    read_back("build_golden", "GOLDEN_PATH", 0)  # signature 1.0, size, header and every tensor
 
 
 # --- format 1.1: latent grid, compressed header, range-coded payload -----------------------------------
@@ -59,22 +67,12 @@ def test_reader_reads_golden_file():
 def test_reader_reads_golden_v1_1_file():
     from inrcodec.format import compact
 
-    header, tensors = make_golden.build_golden_v1_1()
-    data = make_golden.GOLDEN_V1_1_PATH.read_bytes()
-    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x01\x00\x00"
-    info = peek(data)
-    assert info["version"] == "1.1" and info["file_bytes"] == len(data)
+    data, info, _, got_header, _ = read_back("build_golden_v1_1", "GOLDEN_V1_1_PATH", 1)
     hlen = info["header_bytes"]
     assert compact.is_compressed_header(data[17:17 + hlen]) and hlen < 150
-    got_header, got = unpack(data)
-    assert got_header == header
     assert got_header["quant"]["coding"] == "rc"
     assert got_header["arch"]["grid_levels"] == 3 and (got_header["arch"]["grid_height"], got_header["arch"]["grid_width"]) == (6, 5)
     assert got_header["quant"]["tensors"]["latents"] == {"bits": 8, "shape": [43], "scale_shape": [1]}
-    assert set(got) == set(tensors)
-    for name, arr in tensors.items():
-        assert got[name].dtype == arr.dtype
-        np.testing.assert_array_equal(got[name], arr)
 
 
 def test_golden_v1_1_decodes_to_its_pixels():
@@ -104,18 +102,9 @@ def test_golden_v1_2_decodes_to_its_samples_and_keeps_them_at_twice_the_rate():
 def test_reader_reads_golden_v1_3_file():
     from inrcodec.format import armmodel, latentcoding
 
-    header, tensors = make_golden.build_golden_v1_3()
-    data = make_golden.GOLDEN_V1_3_PATH.read_bytes()
-    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x03\x00\x00"
-    info = peek(data)
-    assert info["version"] == "1.3" and info["file_bytes"] == len(data)
-    got_header, got = unpack(data)
-    assert got_header == header and got_header["quant"]["coding"] == "arm"
-    assert (got_header["arch"]["arm_width"], got_header["arch"]["arm_depth"]) == (3, 1)
-    assert set(got) == set(tensors)
-    for name, arr in tensors.items():
-        assert got[name].dtype == arr.dtype
-        np.testing.assert_array_equal(got[name], arr)
+    data, info, tensors, header, _ = read_back("build_golden_v1_3", "GOLDEN_V1_3_PATH", 3)
+    assert header["quant"]["coding"] == "arm"
+    assert (header["arch"]["arm_width"], header["arch"]["arm_depth"]) == (3, 1)
     # the payload's fixed fields (docs/format.md section 10.3): scales, the u16 level mask (3 levels, all coded), spreads
     payload = data[21 + info["header_bytes"]:-4]
     scales = 4 * sum(spec["scale_shape"][0] for spec in header["quant"]["tensors"].values())

@@ -12,9 +12,10 @@ import pkgutil
 from collections.abc import Callable
 
 from ._archs import parse_archs
-from ._core import BenchOptions, TaskOutput, parse_steps
+from ._core import BenchOptions, TaskOutput, parse_qualities, parse_steps
 
-__all__ = ["BenchOptions", "TaskOutput", "get_task", "parse_archs", "parse_steps", "register", "run_and_write", "task_names"]
+__all__ = ["BenchOptions", "TaskOutput", "get_task", "parse_archs", "parse_qualities", "parse_steps", "register", "run_and_write",
+           "task_names"]
 
 TaskFn = Callable[[BenchOptions], TaskOutput]
 TASKS: dict[str, TaskFn] = {}

@@ -48,17 +48,27 @@ class TaskOutput:
     notes: tuple[str, ...] | None = None  # lines under the settings; None: the paper tasks' PSNR convention
 
 
-def parse_steps(text: str | None) -> list[int] | None:
-    """'25,100,500' -> [25, 100, 500] (sorted, unique, each >= 1); None stays None."""
+def _parse_list(text: str | None, cast, flag: str, low: float, high: float, example: str, what: str) -> list | None:
+    """'a,b,c' -> sorted unique values of `cast`, each in low..high; None stays None; a ValueError names the option."""
     if text is None:
         return None
     try:
-        steps = sorted({int(s) for s in text.split(",") if s.strip()})
+        values = sorted({cast(s) for s in text.split(",") if s.strip()})
     except ValueError:
-        raise ValueError(f"--steps must be comma-separated integers, e.g. 25,100,500, got {text!r}") from None
-    if not steps or steps[0] < 1 or steps[-1] > 1_000_000:
-        raise ValueError(f"--steps must list step counts in 1..1000000, got {text!r}")
-    return steps
+        raise ValueError(f"{flag} must be comma-separated {what}, e.g. {example}, got {text!r}") from None
+    if not values or values[0] < low or values[-1] > high:
+        raise ValueError(f"{flag} must list values in {low}..{high}, got {text!r}")
+    return values
+
+
+def parse_steps(text: str | None) -> list[int] | None:
+    """'25,100,500' -> [25, 100, 500] (sorted, unique, each >= 1); None stays None."""
+    return _parse_list(text, int, "--steps", 1, 1_000_000, "25,100,500", "integers")
+
+
+def parse_qualities(text: str | None) -> list[float] | None:
+    """'20,75,90' -> [20.0, 75.0, 90.0] (sorted, unique, each in 0..100); None stays None."""
+    return _parse_list(text, float, "--quality", 0, 100, "40,75,90", "numbers in 0..100")
 
 
 Record = Callable[[int, nn.Module, torch.Tensor], dict]  # (step, model, prediction on the fit coords) -> row fields

@@ -20,19 +20,6 @@ TASK_ONLY = {"pytorch_msssim": "rd"}  # needed by one task only
 PIP_NAMES = {"skimage": "scikit-image", "pytorch_msssim": "pytorch-msssim"}
 
 
-def parse_qualities(text: str | None) -> list[float] | None:
-    """'20,75,90' -> [20.0, 75.0, 90.0] (sorted, unique, each in 0..100); None stays None."""
-    if text is None:
-        return None
-    try:
-        qs = sorted({float(s) for s in text.split(",") if s.strip()})
-    except ValueError:
-        raise ValueError(f"--quality must be comma-separated numbers in 0..100, e.g. 40,75,90, got {text!r}") from None
-    if not qs or qs[0] < 0 or qs[-1] > 100:
-        raise ValueError(f"--quality must list qualities in 0..100, got {text!r}")
-    return qs
-
-
 def check_bench_extra(task: str) -> None:
     """One line naming what to install when the optional benchmark packages `task` needs are missing."""
     needed = [name for name in BENCH_EXTRA if TASK_ONLY.get(name, task) == task]
@@ -65,7 +52,7 @@ def bench(task, inputs, size, steps, archs, qualities, preset, out_dir, as_json,
     import shlex
 
     check_bench_extra(task)
-    from ..bench import BenchOptions, get_task, parse_archs, parse_steps, run_and_write
+    from ..bench import BenchOptions, get_task, parse_archs, parse_qualities, parse_steps, run_and_write
 
     try:
         get_task(task)
