@@ -13,7 +13,8 @@ from ..codec.presets import EncodeConfig
 from ..nn.latentgrid import default_levels
 from ..nn.registry import make_arch
 
-PRESET_STEPS = {"fast": 500, "balanced": 1500, "max": 5000, "paper": 5000}  # fast: a 768x512 photo in ~3 min on 2 CPU cores
+# fast aims at a 768x512 photo in ~3 min on 2 CPU cores (~0.3 s a step): not yet measured end to end
+PRESET_STEPS = {"fast": 500, "balanced": 1500, "max": 5000, "paper": 5000}
 # (bytes per channel at which a plan starts, width, depth): network sizes measured in
 # benchmarks/results/rd/rd.md; ~20 % of the budget goes to the network at 8 bits.
 PLANS = ((0, 8, 0), (300, 12, 0), (600, 16, 1), (1200, 24, 1), (4000, 32, 2), (16000, 48, 2))
@@ -33,7 +34,8 @@ class RateOptions:
     refine_rounds: under 95 % of the budget, train on at most this often.
     refine_lr: latent learning rate of a refine round, relative to the first fit's (+0.38 dB at 2 bpp, grid_levers.md).
     polish_rounds: over budget, trim then retrain around the trimmed latents at most this often.
-    stencil: finest levels the synthesis also samples one cell around (3x3): +0.55 dB at 1.6 bpp on coffee, 600 steps.
+    stencil: finest levels the synthesis also samples one cell around (3x3): +0.55 dB at 1.6 bpp on coffee, 600 steps
+    (benchmarks/engine_probe.py --stencil 1).
     """
 
     qat: bool = False
@@ -91,8 +93,9 @@ def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: s
 
 def latent_lr(steps: int) -> float:
     """Adam moves a latent by at most ~lr per step, so short fits get a larger rate (integers must
-    reach several units for high bit rates). Measured on the tuning photo coffee at 600 steps
-    (tools in benchmarks/results/rd13/): 1e-2 gave 29.0 dB, 2e-2 30.6, 5e-2 32.4, 1e-1 33.7."""
+    reach several units for high bit rates). Exploratory runs on the tuning photo coffee at 600 steps,
+    lambda 1e-3 (`python benchmarks/engine_probe.py --lr X`, decoded PSNR): 1e-2 gave 29.0 dB,
+    2e-2 30.6, 5e-2 32.4, 1e-1 33.7 (and 0.2-0.4 bpp more)."""
     return 5e-2 * max(1.0, LR_REFERENCE_STEPS / max(1, steps)) ** 0.5
 
 

@@ -40,8 +40,9 @@ def quality_lambda(quality: float) -> float:
 
 
 def expected_bpp(lam: float) -> float:
-    """The whole-file bits per pixel a rate weight tends to give (sizes the network before fitting);
-    the inverse of rate/plan.initial_lambda, fitted on the tuning photos."""
+    """The whole-file bits per pixel a rate weight is taken to give (sizes the network before fitting):
+    the inverse of rate/plan.initial_lambda, which was fitted for the older per-level Laplace coder and
+    is not yet re-fitted for the entropy-model engine (short fits land well below it)."""
     return 1.4 * (0.01 / lam) ** 0.6
 
 
