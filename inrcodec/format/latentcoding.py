@@ -4,7 +4,7 @@ Layout (docs/format.md section 10):
 
     scales      4 * n   float32 LE: every tensor's scales, tensors in sorted name order (as in 1.1)
     levels      2       u16 LE: bit l set when latent level l is coded; an uncoded level is all zero
-    spreads     m       u8 per non-latent tensor (sorted order): Laplace scale dyadic_scale(k - 64, 4)
+    spreads     m       u8 per non-latent tensor (sorted order): Laplace scale dyadic_scale(k - 64, 4), k >= 6
     stream      4 * w   constriction range-coder words (uint32 LE), to the end of the payload
 
 The stream holds, in order: every non-latent tensor's integers (C order, zero-mean quantized Laplace
@@ -12,9 +12,12 @@ of its spread), then the coded latent levels coarsest first, each in two passes 
 each latent under the quantized Laplace the integer ARM predicts from its context. Integers lie in
 -(2^(bits-1) - 1) .. 2^(bits-1) - 1 of their tensor's declared bits.
 
-Decoder bounds: a payload declaring more coded latents than armmodel.LATENTS_PER_BIT * (8 * stream
-bytes + 64) is refused before decoding (no legal stream holds more); a stream the decoder has not
-used up exactly, or that constriction finds invalid, is refused. So decode work grows with the bytes.
+Decoder bounds: every coded integer, latent or not, has a Laplace scale of at least
+armmodel.MIN_SCALE (the ARM clamps its scales there; a spread byte under MIN_SPREAD is refused), so
+each costs at least armmodel.MIN_BITS; a payload declaring more coded integers than
+armmodel.LATENTS_PER_BIT * (8 * stream bytes + 64) is refused before decoding (no legal stream holds
+more). A stream the decoder has not used up exactly, or that constriction finds invalid, is refused.
+So decode work grows with the bytes.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from ..errors import PayloadError, TensorMismatch
 from . import armmodel
 from .geometry import grid_level_shapes, tensor_dtype
 
-SPREAD_OFFSET = 64  # spread byte k -> Laplace scale dyadic_scale(k - 64, 4): 1/16 .. ~3968
+SPREAD_OFFSET = 64  # spread byte k -> Laplace scale dyadic_scale(k - 64, 4): 0.086 .. ~3968
+MIN_SPREAD = 6  # the smallest spread byte: its scale 0.0859 is the first at or above armmodel.MIN_SCALE
 
 
 def _limit(bits: int) -> int:
@@ -44,7 +48,7 @@ def spread_code(q: np.ndarray) -> int:
     """The spread byte whose Laplace scale is nearest (in log) the mean |q| of a tensor (the ML scale)."""
     b = max(float(np.mean(np.abs(q))) if q.size else 0.0, 1e-3)
     v = int(round(math.log2(b) * 16)) + SPREAD_OFFSET
-    return min(255, max(0, v))
+    return min(255, max(MIN_SPREAD, v))
 
 
 def spread_scale(code: int) -> float:
@@ -112,7 +116,7 @@ def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
 
     _walk(header, arm, grids, mask, put)
     stream = enc.get_compressed().astype("<u4").tobytes()
-    _check_capacity(header, mask, len(stream))  # the decoder's rule: cannot fail for a real encode
+    _check_capacity(header, others, mask, len(stream))  # the decoder's rule: cannot fail for a real encode
     return scales + struct.pack("<H", mask) + spreads + stream
 
 
@@ -120,10 +124,16 @@ def coded_latents(header: dict, mask: int) -> int:
     return sum(h * w for lv, (h, w) in enumerate(grid_level_shapes(header["arch"])) if mask >> lv & 1)
 
 
-def _check_capacity(header: dict, mask: int, stream_bytes: int) -> None:
-    n, ceiling = coded_latents(header, mask), armmodel.LATENTS_PER_BIT * (8 * stream_bytes + 64)
+def coded_integers(header: dict, others: list[str], mask: int) -> int:
+    """Every integer the stream codes: the non-latent tensors' and the coded latent levels'."""
+    specs = header["quant"]["tensors"]
+    return sum(math.prod(specs[n]["shape"]) for n in others) + coded_latents(header, mask)
+
+
+def _check_capacity(header: dict, others: list[str], mask: int, stream_bytes: int) -> None:
+    n, ceiling = coded_integers(header, others, mask), armmodel.LATENTS_PER_BIT * (8 * stream_bytes + 64)
     if n > ceiling:
-        raise PayloadError(f"payload codes {n} latents, its {stream_bytes}-byte stream holds at most {ceiling}")
+        raise PayloadError(f"payload codes {n} integers, its {stream_bytes}-byte stream holds at most {ceiling}")
 
 
 def decode_payload(header: dict, payload: bytes) -> dict[str, np.ndarray]:
@@ -145,10 +155,12 @@ def decode_payload(header: dict, payload: bytes) -> dict[str, np.ndarray]:
     if mask >> levels:
         raise PayloadError(f"level mask {mask:#06x} codes levels the header's {levels} levels do not have")
     spreads = payload[pos + 2 : pos + 2 + len(others)]
+    if spreads and min(spreads) < MIN_SPREAD:
+        raise PayloadError(f"spread byte {min(spreads)} is under {MIN_SPREAD} (its Laplace scale would code integers almost for free)")
     pos += 2 + len(others)
     if (len(payload) - pos) % 4:
         raise PayloadError("entropy-coded stream is not a whole number of 32-bit words")
-    _check_capacity(header, mask, len(payload) - pos)
+    _check_capacity(header, others, mask, len(payload) - pos)
     words = np.frombuffer(payload, "<u4", offset=pos).astype(np.uint32)
     dec = constriction.stream.queue.RangeDecoder(words)
     try:

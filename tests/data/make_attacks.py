@@ -829,7 +829,7 @@ def arm_payload_fields(b: Base) -> Iterator[Case]:
     for extra in (1, 2, 3):
         yield Case(f"arm-stream-plus-{extra}-bytes-not-whole-words", _arm_file(b, payload=p + bytes(extra)), "PayloadError", "payload")
     yield Case("arm-stream-minus-1-byte-not-whole-words", _arm_file(b, payload=p[:-1]), "PayloadError", "payload")
-    for label, spread in (("0", 0), ("255", 255)):
+    for label, spread in (("0", 0), ("5-under-the-smallest-legal-6", 5), ("255", 255)):
         yield Case(f"arm-spread-bytes-all-{label}", _arm_file(b, payload=p[:spreads_at] + bytes([spread]) * (stream_at - spreads_at)
                                                               + p[stream_at:]), "PayloadError", "payload")
 
@@ -895,6 +895,26 @@ def arm_capacity(b: Base) -> Iterator[Case]:
     yield Case("arm-declares-just-above-the-latents-per-byte-ceiling", grid(1, side, side, 1), "PayloadError", "payload")
     yield Case("arm-declares-16m-latents", grid(16, 3500, 3500, 0xFFFF), "PayloadError", "payload")
     yield Case("arm-declares-16m-latents-empty-stream", grid(16, 3500, 3500, 0xFFFF, b""), "PayloadError", "payload")
+    # a synthesis network wider than the stream can code (non-latent integers count too), no latent level coded
+    header = _wide_network_header(b, 4000)
+    specs = header["quant"]["tensors"]
+    scales = b"".join(struct.pack("<f", 1.0) * math.prod(specs[n]["scale_shape"]) for n in sorted(specs))
+    yield Case("arm-network-of-4000-wide-from-an-empty-stream",
+               _arm_file(b, header, scales + b"\0\0" + bytes([6]) * (len(specs) - 1)), "PayloadError", "payload")
+
+
+def _wide_network_header(b: Base, width: int) -> dict:
+    """The base's header with its synthesis `width` wide (tensor and per-row scale shapes follow)."""
+    header = copy.deepcopy(b.header)
+    old = header["arch"]["width"]
+    header["arch"]["width"] = width
+    for name, spec in header["quant"]["tensors"].items():
+        if name.startswith("net."):
+            last = name.rsplit(".", 2)[1] == str(header["arch"]["depth"] + 1)
+            for key in ("shape", "scale_shape"):
+                spec[key] = [width if d == old and not (last and key == "shape" and i == 0) else d
+                             for i, d in enumerate(spec[key])]
+    return header
 
 
 def _capacity_header(b: Base, levels: int, h: int, w: int) -> dict:
