@@ -29,7 +29,7 @@ from ._rdreport import report
 
 TUNING = ("astronaut", "coffee")  # the photos rate control and the quality scale were tuned on
 EVALUATION = ("chelsea", "rocket", "motorcycle", "immunohistochemistry", "retina", "hubble_deep_field")
-QUALITIES = tuple(sorted({20, 40, 60, 90, DEFAULT_QUALITY}))  # spdr --quality points, always with the default (q85 check)
+QUALITIES = tuple(sorted({10, 30, 50, DEFAULT_QUALITY}))  # spdr --quality points (~0.3-2.2 bpp), with the default (q85 check)
 JPEG_CHECK_QUALITY = 85
 CPU = {"size": 512, "preset": "fast"}
 PAPER = {"size": 768, "preset": "balanced"}  # for a GPU

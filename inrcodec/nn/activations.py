@@ -14,21 +14,30 @@ import torch
 LOG_EPS = 1e-3  # |z| is clamped here for log damping, so log|z| and its slope stay finite
 
 
+TINY = 1e-30  # sqrt|z| is floored here in a divisor: sin|z| / TINY is 0 at z = 0, the gradient's limit there
+
+
 def _sqrt_abs_fwd(z: torch.Tensor) -> torch.Tensor:
-    return torch.sin(z) * torch.sqrt(torch.abs(z))
+    return torch.sin(z).mul_(torch.abs(z).sqrt_())
 
 
 def _sqrt_abs_grad(z: torch.Tensor) -> torch.Tensor:
-    # d/dz sin z sqrt|z| = cos z sqrt|z| + sin z sign z / (2 sqrt|z|) = sqrt|z| (cos z + sinc(z)/2)
-    return torch.sqrt(torch.abs(z)) * (torch.cos(z) + 0.5 * torch.sinc(z / math.pi))
+    # d/dz sin z sqrt|z| = sqrt|z| cos z + sin|z| / (2 sqrt|z|), which tends to 0 at z = 0. Written with
+    # sin, cos and in-place ops: the sinc form took 4x as long and was half of a training step (the
+    # latent-grid engine's profile on a 512x341 photo).
+    a = torch.abs(z)
+    s = torch.sqrt(a)
+    return torch.sin(a).mul_(0.5).div_(s.clamp(min=TINY)).addcmul_(s, torch.cos(z))
 
 
 def _sqrt_relu_fwd(z: torch.Tensor) -> torch.Tensor:
-    return torch.sin(z) * torch.sqrt(torch.relu(z))
+    return torch.sin(z).mul_(torch.relu(z).sqrt_())
 
 
 def _sqrt_relu_grad(z: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt(torch.relu(z)) * (torch.cos(z) + 0.5 * torch.sinc(z / math.pi))
+    # the sqrt form above where z > 0 (there |z| = z), 0 where z <= 0
+    s = torch.relu(z).sqrt_()
+    return torch.sin(z).mul_(0.5).div_(s.clamp(min=TINY)).mul_(z > 0).addcmul_(s, torch.cos(z))
 
 
 def _log_fwd(z: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,12 @@ from .bpp import Progress, pack_model
 from .plan import RateOptions, grid_arch, latent_lr, plan_for
 
 DEFAULT_QUALITY = 75.0
-LAMBDA_AT_0, LAMBDA_AT_100 = 3e-2, 3e-5  # rate weight at the ends of the scale (MSE in [-1, 1] units per bit per pixel)
+TAIL_SECONDS_PER_PIXEL = 4e-6  # pack + decode after the fit: ~1.5 s at 768x512 on 2 CPU cores
+# Rate weight at the ends of the scale (MSE in [-1, 1] units per bit per pixel). Set from the tuning
+# photo coffee (512x341, fast preset, benchmarks/quality_sweep.py): lambda 3e-2 gave
+# 0.40 bpp, 5.3e-3 1.15 bpp, 9.5e-4 2.16 bpp, 1.7e-4 2.60 bpp; so Q0 (0.1) lands near 0.2 bpp, the
+# default Q75 (9.5e-4) near JPEG q85's size (1.98 bpp there), Q100 (2e-4) near 2.6 bpp at 500 steps.
+LAMBDA_AT_0, LAMBDA_AT_100 = 0.1, 2e-4
 
 
 def quality_lambda(quality: float) -> float:
@@ -40,10 +45,10 @@ def quality_lambda(quality: float) -> float:
 
 
 def expected_bpp(lam: float) -> float:
-    """The whole-file bits per pixel a rate weight is taken to give (sizes the network before fitting):
-    the inverse of rate/plan.initial_lambda, which was fitted for the older per-level Laplace coder and
-    is not yet re-fitted for the entropy-model engine (short fits land well below it)."""
-    return 1.4 * (0.01 / lam) ** 0.6
+    """The whole-file bits per pixel a rate weight is taken to give, to size the networks before
+    fitting: 0.4 * (0.03 / lambda)^0.5, within 20 % of the three tuning points above, and at most
+    3 (lambda 1.7e-4 gave 2.6 bpp: below ~1e-3 a short fit's rate is bounded by its steps)."""
+    return min(3.0, 0.4 * (0.03 / lam) ** 0.5)
 
 
 def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | None = None,
@@ -61,17 +66,32 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     coords = grid_coords((height, width), device=device)
     values = torch.from_numpy(signal.data.reshape(-1, channels)).float().to(device)
     start = time.perf_counter()
-    report = None if progress is None else (lambda s, n, loss, t: progress("fit", s, n, loss, t))
+
+    def phase(name: str):
+        return lambda s, n, loss: None if progress is None else progress(name, s, n, loss, time.perf_counter() - start)
+
+    fit_budget = None if config.time_limit is None else config.time_limit - tail_seconds(height * width, config.time_limit)
     opts = RDFitOptions(steps=plan.steps, lr_latents=latent_lr(plan.steps) if config.lr is None else config.lr * 10,
-                        lr_net=2e-2 if config.lr is None else config.lr * 5, lam=lam,
-                        time_limit=None if config.time_limit is None else 0.9 * config.time_limit, seed=config.seed)
+                        lr_net=2e-2 if config.lr is None else config.lr * 5, lam=lam, time_limit=fit_budget, seed=config.seed)
+    report = None if progress is None else (lambda s, n, loss, t: progress("fit", s, n, loss, t))
     result = fit_rd(model, coords, values, opts, report)
     model = model.cpu()
+    phase("pack")(0, 1, result.mse)
     data = pack_model(signal, model, plan, result.steps, None, quality=quality, seed=config.seed, preset=config.preset)
+    phase("pack")(1, 1, result.mse)
     notices = []
     if result.steps < plan.steps:
         notices.append(f"--time: stopped after {result.steps} of {plan.steps} steps")
     resolved = Resolved(plan.width, plan.depth, result.steps, 0.0, plan.net_bits, 0, 0.0)
     params = int(sum(p.numel() for p in model.parameters()))
-    return finish(signal, data, steps=result.steps, seconds=time.perf_counter() - start, params=params, float_mse=result.mse,
-                  resolved=resolved, device=torch.device("cpu"), notices=notices)
+    phase("measure")(0, 1, result.mse)
+    out = finish(signal, data, steps=result.steps, seconds=time.perf_counter() - start, params=params, float_mse=result.mse,
+                 resolved=resolved, device=torch.device("cpu"), notices=notices)
+    phase("measure")(1, 1, 4 * 10 ** (-out.psnr_db / 10))  # what the decoder renders from the file
+    return out
+
+
+def tail_seconds(pixels: int, time_limit: float) -> float:
+    """The part of `--time` kept for what follows the fit: packing (entropy coding the latents) and
+    decoding the file to measure it, about TAIL_SECONDS_PER_PIXEL each pixel, and at most half."""
+    return min(0.5 * time_limit, 0.05 * time_limit + TAIL_SECONDS_PER_PIXEL * pixels)

@@ -1,0 +1,55 @@
+"""`spdr encode --quality`: the default image encoder's scale, its progress phases and its time budget."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from conftest import smooth_pixels
+
+import inrcodec
+from inrcodec.cli.progress import ProgressReporter
+from inrcodec.rate import quality as q
+
+
+def test_lambda_falls_monotonically_over_the_whole_scale():
+    lams = [q.quality_lambda(x) for x in range(0, 101, 5)]
+    assert all(a > b for a, b in zip(lams, lams[1:], strict=False))
+    assert lams[0] == pytest.approx(q.LAMBDA_AT_0) and lams[-1] == pytest.approx(q.LAMBDA_AT_100)
+    assert q.quality_lambda(-5) == lams[0] and q.quality_lambda(140) == lams[-1]  # clamped, never extrapolated
+
+
+def test_expected_rate_grows_with_quality():
+    rates = [q.expected_bpp(q.quality_lambda(x)) for x in (0, 25, 50, 75, 100)]
+    assert all(a < b for a, b in zip(rates, rates[1:], strict=False))
+
+
+def test_the_tail_budget_is_a_bounded_share_of_time():
+    assert q.tail_seconds(768 * 512, 180.0) == pytest.approx(0.05 * 180 + q.TAIL_SECONDS_PER_PIXEL * 768 * 512)
+    assert q.tail_seconds(8192 * 8192, 10.0) == 5.0  # never more than half of --time
+    assert 0 < q.tail_seconds(16, 1.0) < 0.1
+
+
+def test_progress_names_every_phase_in_order(tmp_path):
+    """fit, then pack (entropy coding), then measure (decoding the file): each reported as it starts and ends."""
+    seen: list[tuple[str, int, int]] = []
+    px = smooth_pixels(24, 32, 3).astype(np.uint8)
+    inrcodec.encode(px, tmp_path / "a.spdr", steps=50, device="cpu", progress=lambda p, s, n, loss, t: seen.append((p, s, n)))
+    phases = list(dict.fromkeys(p for p, _, _ in seen))
+    assert phases == ["fit", "pack", "measure"]
+    assert seen[-4:] == [("pack", 0, 1), ("pack", 1, 1), ("measure", 0, 1), ("measure", 1, 1)]
+    out = io.StringIO()
+    report = ProgressReporter(stream=out)
+    for p, s, n in seen:
+        report(p, s, n, 1e-3, 1.0)
+    assert [line.split(":")[0] for line in out.getvalue().splitlines()][-3:] == ["pack", "measure", "measure"]
+
+
+def test_higher_quality_never_gives_a_smaller_worse_file(tmp_path):
+    px = smooth_pixels(32, 48, 3, seed=3).astype(np.uint8)
+    low = inrcodec.encode(px, tmp_path / "low.spdr", quality=5, steps=120, device="cpu")
+    high = inrcodec.encode(px, tmp_path / "high.spdr", quality=95, steps=120, device="cpu")
+    assert high.bytes > low.bytes
+    assert high.psnr_db > low.psnr_db
+    assert low.header["quant"]["coding"] == high.header["quant"]["coding"] == "arm"
