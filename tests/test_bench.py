@@ -186,7 +186,7 @@ def media(tmp_path_factory):
 TINY = {
     "image": ({"inputs": ["camera"], "size": 12, "archs": ["spder", "siren", "hashgrid", "relu-pe"]}, 4 * 2),
     "audio": ({"size": 128, "archs": ["spder", "relu"]}, (2 + 1) * 2),
-    "superres": ({"inputs": ["camera"], "size": 8, "archs": ["spder"]}, 2 * 4 * 2 + 2 * 4),  # alone + spdr default
+    "superres": ({"inputs": ["camera"], "size": 8, "archs": ["spder"]}, 2 * 4 * 2 + 2 * 4 + 2 * 4),  # alone + default, codec, Pillow
     "audio-interp": ({"size": 256, "archs": ["siren"]}, 2 * 2 * (4 + 3) + 2 * 3),
     "video": ({"size": 8, "archs": ["spder"]}, 2 * 2 + 1),
     "gradient": ({"inputs": ["text"], "size": 24, "archs": ["spder", "siren"]}, 2 * 2),
@@ -270,6 +270,30 @@ def test_superres_default_rendering_is_lanczos_of_the_network_base_pixels(tmp_pa
     md = (tmp_path / "superres.md").read_text()
     assert "SPDER + Lanczos (spdr default)" in md and "SPDER alone" in md and "Lanczos (Pillow) of the true base image" in md
     assert "x8: SPDER alone" in md and ("dB worse" in md or "dB better" in md)
+
+
+def test_superres_codec_rows_are_the_decoded_file(tmp_path, monkeypatch):
+    """The codec's rows score what inrcodec.decode returns for its file: by default Lanczos of the native pixels."""
+    from PIL import Image
+
+    import inrcodec
+    from inrcodec.bench import superres
+
+    files = []
+    real_encode = inrcodec.encode
+    monkeypatch.setattr(inrcodec, "encode", lambda px, path, **kw: files.append(path) or real_encode(px, path, **{**kw, "steps": 30}))
+    monkeypatch.setattr(superres, "CODEC_PRESET", "fast")
+    rows = run_and_write(BenchOptions("superres", inputs=["camera"], size=8, steps=[1], archs=["siren"], seed=3), str(tmp_path))
+    native = by(rows, arch="codec", rendering="classic", scale=1)
+    assert native["bytes"] > 0 and native["steps"] == 30
+    assert native["loss"] == by(rows, arch="codec", rendering="network", scale=1)["loss"]  # the native grid: one rendering
+    pyr = superres.pyramid("camera", 8)
+    px = np.rint((np.clip(pyr[1], -1, 1) + 1) * 127.5).astype(np.uint8)
+    real_encode(px, tmp_path / "again.spdr", preset="fast", seed=3, device="cpu", steps=30)
+    own = Image.fromarray(inrcodec.decode(tmp_path / "again.spdr")[..., 0])
+    up = np.asarray(own.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64) / 127.5 - 1
+    assert by(rows, arch="codec", rendering="classic", scale=4)["loss"] == pytest.approx(mse(up, pyr[4]), rel=1e-9)
+    assert "spdr encode (--preset fast), decoded by the network" in (tmp_path / "superres.md").read_text()
 
 
 def test_video_default_rendering_blends_the_network_fitted_frames(tmp_path, media):

@@ -7,10 +7,16 @@ the finer pixel-centre grid over the same extent, `spdr decode --resample networ
 renders by default (`rendering: classic`, "SPDER + Lanczos (spdr default)": the network's own output
 on the base grid, clipped to [-1, 1] and 8-bit like a decoded file, upscaled with Pillow's Lanczos).
 The baselines are what a user would reach for instead: Pillow's bicubic and Lanczos upscaling of
-the true base image.
+the true base image. Beside the paper's networks, the codec itself (arch "codec"): `spdr encode` of
+the 8-bit base image with the default engine (the latent grid, --quality default, --preset fast),
+then `inrcodec.decode(scale=s)` of the file, both renderings, so the table shows what a user's file
+gives at each scale.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
 
 import numpy as np
 import torch
@@ -31,7 +37,9 @@ SCALES = (1, 2, 4, 8)
 RESAMPLERS = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
 CPU = {"size": 64, "spec": NetSpec(width=128, depth=3, lr=1e-4)}
 PAPER = {"size": 256, "spec": NetSpec(width=256, depth=5, lr=1e-4)}
-LABELS_SR = {**LABELS, "bicubic": "Bicubic (Pillow)", "lanczos": "Lanczos (Pillow)"}
+CODEC = "codec"  # the codec's own file (spdr encode, default engine), not a bench-fitted network
+CODEC_PRESET = "fast"
+LABELS_SR = {**LABELS, "bicubic": "Bicubic (Pillow)", "lanczos": "Lanczos (Pillow)", CODEC: f"spdr encode (--preset {CODEC_PRESET})"}
 CLASSIC = "lanczos"  # the resampler `spdr decode` applies to an image's native pixels (media/resample.py)
 
 
@@ -61,7 +69,31 @@ def upscale(base_img: np.ndarray, size: int, how: str) -> np.ndarray:
     return to_unit(pix.resize((size, size), RESAMPLERS[how]))
 
 
-def fit_pyramid(name: str, pyr: dict[int, np.ndarray], archs, steps, spec: NetSpec, opts: BenchOptions, device) -> tuple[list[dict], bytes]:
+def codec_rows(name: str, pyr: dict[int, np.ndarray], opts: BenchOptions, crops: dict[str, np.ndarray]) -> list[dict]:
+    """Encode the 8-bit base image with `spdr encode`'s default engine; decode the file at every scale,
+    natively upscaled (the default, Lanczos of the decoded pixels) and by the network; score each."""
+    import inrcodec
+
+    base, top = pyr[1].shape[0], max(pyr)
+    pixels = np.rint((np.clip(pyr[1], -1, 1) + 1) * 127.5).astype(np.uint8)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="spdr-superres-") as folder:
+        path = os.path.join(folder, f"{name}.spdr")
+        opts.log(f"superres {name} codec: spdr encode --preset {CODEC_PRESET}")
+        res = inrcodec.encode(pixels, path, preset=CODEC_PRESET, seed=opts.seed, device=opts.device, force=True)
+        facts = {"bytes": res.bytes, "bpp": 8 * res.bytes / base**2, "native_psnr_db": res.psnr_db, "steps": res.steps}
+        for render, how in (("classic", "auto"), ("network", "network")):
+            for s, ref in pyr.items():
+                out = inrcodec.decode(path, scale=s, resample=how).reshape(base * s, base * s) / 127.5 - 1.0
+                rows.append({"input": name, "arch": CODEC, "rendering": render, "step": None, **scores(out, ref), "scale": s,
+                             "size": f"{base * s}x{base * s}", **facts})
+                if s == top:
+                    crops[CODEC if render == "network" else f"{LABELS_SR[CODEC]} default"] = out
+    return rows
+
+
+def fit_pyramid(name: str, pyr: dict[int, np.ndarray], archs, steps, spec: NetSpec, opts: BenchOptions, device,
+                codec: bool = True) -> tuple[list[dict], bytes]:
     """Fit the base image with each network, score every scale at each step; baselines; the comparison PNG."""
     base = pyr[1].shape[0]
     top = max(pyr)
@@ -89,6 +121,8 @@ def fit_pyramid(name: str, pyr: dict[int, np.ndarray], archs, steps, spec: NetSp
             for render, got in (("network", per), ("classic", classic)):
                 rows += [{"input": name, "arch": arch, "rendering": render, **r, "fit_loss": r["loss"], **got[s], "scale": s,
                           "size": f"{base * s}x{base * s}", **facts} for s in pyr]
+    if codec:
+        rows += codec_rows(name, pyr, opts, crops)
     for how in RESAMPLERS:
         for s, ref in pyr.items():
             up = upscale(pyr[1], base * s, how)
@@ -119,6 +153,8 @@ def run(opts: BenchOptions) -> TaskOutput:
     body = []
     methods = [(a, "network", f"{LABELS_SR[a]} alone ({last} steps)") for a in archs]
     methods += [(a, "classic", f"{default_label(a)} ({last} steps)") for a in archs]
+    methods += [(CODEC, "network", f"{LABELS_SR[CODEC]}, decoded by the network"),
+                (CODEC, "classic", f"{LABELS_SR[CODEC]}, decoded as by default (Lanczos of its pixels)")]
     methods += [(how, "true base", f"{LABELS_SR[how]} of the true base image") for how in RESAMPLERS]
     for arch, render, title in methods:
         cells = [title]
@@ -127,7 +163,7 @@ def run(opts: BenchOptions) -> TaskOutput:
             cells += [mean_std([r["loss"] for r in mine], "e"), mean_std([r["psnr_db"] for r in mine], "db"),
                       mean_std([r["rho_ag"] for r in mine], "r")]
         body.append(cells)
-    verdict = "\n\n".join(lanczos_verdict(rows, arch, last) for arch in archs)
+    verdict = "\n\n".join(lanczos_verdict(rows, arch, last) for arch in [*archs, CODEC])
     md = ["", f"## Table 3: super-resolution from {base}x{base}, {len(photos)} grey photos, mean ± std over photos", "",
           table(head, body), "", verdict, "",
           f"*Alone*: the network evaluated on the {base * 2}x{base * 2}..{base * 8}x{base * 8} grid (`spdr decode --resample network`). "
@@ -167,7 +203,8 @@ def lanczos_verdict(rows: list[dict], arch: str, step: int) -> str:
         if alone and default and lz:
             parts.append(f"x{s}: {versus(LABELS_SR[arch] + ' alone', alone, ref, lz)}; "
                          f"{versus(default_label(arch), default, ref, lz)}")
-    return f"**{LABELS_SR[arch]} vs Lanczos (mean PSNR, {step} steps).** " + ". ".join(parts) + "." if parts else ""
+    when = "" if arch == CODEC else f", {step} steps"  # the codec's steps are its preset's
+    return f"**{LABELS_SR[arch]} vs Lanczos (mean PSNR{when}).** " + ". ".join(parts) + "." if parts else ""
 
 
 def side_by_side(ref: np.ndarray, outs: dict[str, np.ndarray], n: int) -> bytes:

@@ -13,6 +13,7 @@ the reported PSNR is measured by decoding the written bytes, as for every encode
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -36,6 +37,11 @@ TAIL_SECONDS_PER_PIXEL = 4e-6  # pack + decode after the fit: ~1.5 s at 768x512 
 # 0.40 bpp, 5.3e-3 1.15 bpp, 9.5e-4 2.16 bpp, 1.7e-4 2.60 bpp; so Q0 (0.1) lands near 0.2 bpp, the
 # default Q75 (9.5e-4) near JPEG q85's size (1.98 bpp there), Q100 (2e-4) near 2.6 bpp at 500 steps.
 LAMBDA_AT_0, LAMBDA_AT_100 = 0.1, 2e-4
+# The synthesis network's size at most (width, depth). rate/plan.PLANS grows it with the byte budget
+# (measured on long --bpp fits), which at 512 px and Q75 meant 48x2: on coffee at lambda 9.5e-4, 500
+# steps (benchmarks/engine_probe.py --width W --depth D): 48x2 33.19 dB at 2.166 bpp, 253 ms a step;
+# 24x1 32.99 dB at 2.013 bpp, 140 ms (0.3 dB nearer JPEG at equal bytes); 16x1 33.37 dB at 2.265 bpp, 116 ms.
+MAX_SYNTHESIS = (24, 1)
 
 
 def quality_lambda(quality: float) -> float:
@@ -60,6 +66,8 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     lam = quality_lambda(quality)
     height, width, channels = signal.meta["height"], signal.meta["width"], signal.channels
     plan = plan_for(expected_bpp(lam), height, width, channels, config)
+    plan = dataclasses.replace(plan, width=min(plan.width, MAX_SYNTHESIS[0]),
+                               depth=plan.depth if config.depth is not None else min(plan.depth, MAX_SYNTHESIS[1]))
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     model = LatentGridSPDER(grid_arch(plan, height, width, channels, config.damping or "sqrt", options)).to(device)
