@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from _provenance import ROOT, provenance
 
 import inrcodec
