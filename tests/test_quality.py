@@ -43,7 +43,9 @@ def test_progress_names_every_phase_in_order(tmp_path):
     report = ProgressReporter(stream=out)
     for p, s, n in seen:
         report(p, s, n, 1e-3, 1.0)
-    assert [line.split(":")[0] for line in out.getvalue().splitlines()][-3:] == ["pack", "measure", "measure"]
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines][-3:] == ["pack", "measure", "measure"]
+    assert lines[-2].endswith("starting") and lines[-1].endswith("ETA 0 s")  # no ETA projected from zero steps
 
 
 def test_higher_quality_never_gives_a_smaller_worse_file(tmp_path):

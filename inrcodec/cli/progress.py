@@ -39,8 +39,8 @@ class ProgressReporter:
             return
         now = time.monotonic()
         if phase != self._phase or step == total or now - self._last_line >= self.line_every:
-            eta = seconds / max(step, 1) * (total - step)
-            print(f"{phase}: step {step}/{total}, {quality}, {seconds:.0f} s, ETA {eta:.0f} s", file=self.stream, flush=True)
+            eta = f"ETA {seconds / step * (total - step):.0f} s" if step else "starting"  # no rate to project before a step
+            print(f"{phase}: step {step}/{total}, {quality}, {seconds:.0f} s, {eta}", file=self.stream, flush=True)
             self._phase = phase
             self._last_line = now
 
