@@ -32,10 +32,11 @@ from .plan import RateOptions, grid_arch, latent_lr, plan_for
 
 DEFAULT_QUALITY = 75.0
 TAIL_SECONDS_PER_PIXEL = 4e-6  # pack + decode after the fit: ~1.5 s at 768x512 on 2 CPU cores
-# Rate weight at the ends of the scale (MSE in [-1, 1] units per bit per pixel). Set from the tuning
-# photo coffee (512x341, fast preset, benchmarks/quality_sweep.py): lambda 3e-2 gave
-# 0.40 bpp, 5.3e-3 1.15 bpp, 9.5e-4 2.16 bpp, 1.7e-4 2.60 bpp; so Q0 (0.1) lands near 0.2 bpp, the
-# default Q75 (9.5e-4) near JPEG q85's size (1.98 bpp there), Q100 (2e-4) near 2.6 bpp at 500 steps.
+# Rate weight at the ends of the scale (MSE in [-1, 1] units per bit per pixel), set on the tuning
+# photo coffee (512x341, fast preset). With these ends, benchmarks/results/quality_sweep.json
+# (`python benchmarks/quality_sweep.py --photos coffee --qualities 0,19.4,47.3,75,100`): Q0 0.17 bpp,
+# Q19.4 (lambda 3e-2) 0.46, Q47.3 (5.3e-3) 1.07, the default Q75 (9.5e-4) 2.02 bpp, about JPEG q85's
+# 1.98 there, Q100 (2e-4) 2.43 bpp: below ~1e-3 a 500-step fit's rate is bounded by its steps.
 LAMBDA_AT_0, LAMBDA_AT_100 = 0.1, 2e-4
 # The synthesis network's size at most (width, depth). rate/plan.PLANS grows it with the byte budget
 # (measured on long --bpp fits), which at 512 px and Q75 meant 48x2: on coffee at lambda 9.5e-4, 500
@@ -52,8 +53,8 @@ def quality_lambda(quality: float) -> float:
 
 def expected_bpp(lam: float) -> float:
     """The whole-file bits per pixel a rate weight is taken to give, to size the networks before
-    fitting: 0.4 * (0.03 / lambda)^0.5, within 20 % of the three tuning points above, and at most
-    3 (lambda 1.7e-4 gave 2.6 bpp: below ~1e-3 a short fit's rate is bounded by its steps)."""
+    fitting: 0.4 * (0.03 / lambda)^0.5, at most 3; within 15 % of the sweep above from lambda 3e-2
+    to 9.5e-4 (it says 0.22 where Q0 gave 0.17, and 3 where Q100 gave 2.43)."""
     return min(3.0, 0.4 * (0.03 / lam) ** 0.5)
 
 
