@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _provenance import ROOT, markdown_provenance, provenance
 from PIL import Image
 
-from inrcodec.bench.rd import load_rgb
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from _provenance import ROOT, markdown_provenance, provenance  # noqa: E402
+from procstats import measured_spdr  # noqa: E402
+
+from inrcodec.bench.rd import load_rgb  # noqa: E402
 
 SIZE = (768, 512)  # width, height: the issue's photo size
 
@@ -40,16 +44,10 @@ def photo_768x512(name: str) -> np.ndarray:
 
 
 def timed(*args: str) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) and stdout of `spdr ARGS` in a fresh process."""
-    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); w = time.perf_counter() - t; "
-               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-               "print(repr((p.returncode, w, u.ru_maxrss / 1024, p.stdout, p.stderr)))")
-    out = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-c", "from inrcodec.cli import main; main()", *args],
-                         capture_output=True, text=True, check=True)
-    code, wall, rss, stdout, err = eval(out.stdout)  # noqa: S307 - our own wrapper's repr
+    """Wall seconds, peak RSS (MiB) and stdout of `spdr ARGS` in a fresh process (tests/procstats.py)."""
+    code, stdout, stderr, _, rss, wall = measured_spdr(*args, cwd=ROOT, timeout=1800, wall=True)
     if code != 0:
-        raise SystemExit(f"spdr {' '.join(args)} failed: {err.strip().splitlines()[-1] if err.strip() else code}")
+        raise SystemExit(f"spdr {' '.join(args)} failed: {stderr.strip().splitlines()[-1] if stderr.strip() else code}")
     return wall, rss, stdout
 
 

@@ -5,7 +5,8 @@ Why a quality scale and not a size: a user asks for "this good", and one fit at 
 search over sizes, no trimming. Q runs from 0 (smallest file) to 100 (best); lambda falls
 log-linearly with Q (quality_lambda), so a higher Q never makes a smaller, worse file on the same
 photo except by the noise of training. The network grows with the rate Q is expected to give
-(rate/plan.py PLANS), the steps come from the preset, `--time` bounds the whole encode.
+(rate/plan.py PLANS) up to MAX_SYNTHESIS, the steps come from the preset, `--time` bounds the whole
+encode (tail_seconds keeps room for packing and measuring).
 
 The file is format 1.3 (latents coded under the fitted entropy model, format/latentcoding.py);
 the reported PSNR is measured by decoding the written bytes, as for every encode.
