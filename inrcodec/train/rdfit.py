@@ -81,7 +81,7 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
     opt = torch.optim.Adam(groups)
     n = coords.shape[0]
     lam = opts.lam
-    feats_mse = math.inf
+    last_mse = torch.full((), math.inf)  # kept on the device: read back only to report (no host sync a step)
     start = time.perf_counter()
     noise_steps = int(opts.noise_fraction * opts.steps)
     step = 0
@@ -111,16 +111,16 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        feats_mse = float(mse.detach())
+        last_mse = mse.detach()
         if opts.target_bits is not None and frac >= opts.controller_start:
             ratio = float(bits.detach()) / max(opts.target_bits, 1.0)
             lam *= math.exp(opts.controller_gain * max(-1.0, min(1.0, math.log(max(ratio, 1e-6)))))
             lam = min(max(lam, 1e-4), 1.0)
         if progress is not None and (step + 1) % 50 == 0:
-            progress(step + 1, opts.steps, feats_mse, time.perf_counter() - start)
+            progress(step + 1, opts.steps, float(last_mse), time.perf_counter() - start)
     with torch.no_grad():
         model.latents.copy_(torch.round(model.latents).clamp(-qmax(16), qmax(16)))
         if keep is not None:
             model.latents.mul_(keep)
         est = float(model.arm.bits(model.levels()))
-    return RDFitResult(step + 1, time.perf_counter() - start, feats_mse, est, lam)
+    return RDFitResult(step + 1, time.perf_counter() - start, float(last_mse), est, lam)
