@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from _provenance import provenance
 
-from inrcodec.bench._rdanchors import pillow_curve
+from inrcodec.bench._rdanchors import at_size, pillow_curve
 from inrcodec.bench.rd import load_rgb
 from inrcodec.codec.runtime import decode_samples
 from inrcodec.format.limits import read_checked
@@ -42,8 +42,8 @@ def arguments() -> argparse.Namespace:
 
 def best_at(pixels: np.ndarray, codec: str, nbytes: int) -> float:
     """The best PSNR of `codec` (Pillow) whose file is no larger than nbytes."""
-    fits = [p["psnr_db"] for p in pillow_curve(pixels, codec) if p["bytes"] <= nbytes]
-    return max(fits) if fits else float("nan")
+    point = at_size(pillow_curve(pixels, codec), nbytes)
+    return float("nan") if point is None else point["psnr_db"]
 
 
 def main() -> None:

@@ -19,15 +19,16 @@ from pathlib import Path
 from _provenance import ROOT, provenance
 
 import inrcodec
-from inrcodec.bench._rdanchors import pillow_curve
+from inrcodec.bench._rdanchors import at_size, pillow_curve
 from inrcodec.bench._rdmetrics import rgb_psnr
 from inrcodec.bench.rd import load_rgb
 from inrcodec.rate.quality import quality_lambda
 
 
 def best_at(curve: list[dict], nbytes: int) -> float | None:
-    fits = [p["psnr_db"] for p in curve if p["bytes"] <= nbytes]
-    return round(max(fits), 2) if fits else None
+    """PSNR of the anchor's best file no larger than nbytes (bench/_rdanchors.at_size), rounded."""
+    point = at_size(curve, nbytes)
+    return None if point is None else round(point["psnr_db"], 2)
 
 
 def sweep_photo(photo: str, qualities: list[float], preset: str, longest: int, folder: str) -> list[dict]:
