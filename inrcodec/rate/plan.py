@@ -36,8 +36,8 @@ class RateOptions:
     refine_rounds: under 95 % of the budget, train on at most this often.
     refine_lr: latent learning rate of a refine round, relative to the first fit's (+0.38 dB at 2 bpp, grid_levers.md).
     polish_rounds: over budget, trim then retrain around the trimmed latents at most this often.
-    stencil: finest levels the synthesis also samples one cell around (3x3): +0.55 dB at 1.6 bpp on coffee, 600 steps
-    (benchmarks/engine_probe.py --stencil 1).
+    stencil: finest levels the synthesis also samples one cell around (3x3); the quality engine uses 2
+    (rate/quality.QUALITY_OPTIONS, measured there), the --bpp path none.
     """
 
     qat: bool = False
