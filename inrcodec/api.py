@@ -24,15 +24,16 @@ Source = bytes | bytearray | memoryview | str | os.PathLike | CheckedFile
 
 def _source_signal(source: Any, partial: bool = False, **selection):
     from .media import load
+    from .media.audio import AudioSource
     from .media.image import array_to_signal
     from .signal import Signal
 
-    if isinstance(source, Signal):
+    if isinstance(source, (Signal, AudioSource)):
         return source
     if isinstance(source, np.ndarray):
         return array_to_signal(source)
     if isinstance(source, (str, os.PathLike)):
-        return load(source, partial=partial, **selection)
+        return load(source, partial=partial, lazy_audio=True, **selection)
     if any(v is not None for v in selection.values()):
         raise MediaError("start, frames and duration select a range of a file: pass a path")
     raise MediaError(f"cannot encode a {type(source).__name__}: pass a path, a numpy array or a Signal")
@@ -40,7 +41,7 @@ def _source_signal(source: Any, partial: bool = False, **selection):
 
 def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool = False, progress=None,
            start: float | None = None, frames: int | None = None, duration: float | None = None, partial: bool = False,
-           **settings):
+           announce=None, **settings):
     """Fit, quantize and pack `source` (path, array or Signal); write `output` if given.
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
@@ -54,7 +55,9 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     the frames that decode. Returns an EncodeResult with the bytes, the metrics measured by decoding
     them, and `notices`: one line for each place where the encoder did other than asked (a clamped
     width, minibatches, eager mode after a compile failure, an early stop, a budget not filled, the
-    frames kept of a video that ends early).
+    frames kept of a video that ends early). An audio file longer than `segment` seconds (default 4;
+    0: never) is read and fitted segment by segment and written as format 1.4; `announce(line)`, if
+    given, hears how many segments before fitting starts.
     """
     from .codec.presets import EncodeConfig
 
@@ -62,6 +65,17 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     config = EncodeConfig(**settings)
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
+    from .media.audio import AudioSource
+
+    if isinstance(signal, AudioSource):  # a file read segment by segment when it is long (format 1.4)
+        from .codec.segments import encode_segments, needs_segments
+
+        if config.segment and config.engine("audio") == "mlp" and config.bpp is None and needs_segments(signal, config.segment):
+            result = encode_segments(signal, config, progress, config.segment, announce)
+            if output is not None:
+                files.write_atomic(output, result.data, force=force)
+            return result
+        signal = signal.signal()
     engine = config.engine(signal.modality)
     if engine == "grid" and config.plain_settings() and config.bpp is None:
         raise ValueError(f"{', '.join(config.plain_settings())}: settings of the plain network (arch mlp), not of the latent-grid engine")
@@ -170,8 +184,13 @@ def info(source: bytes | str | os.PathLike) -> dict:
     data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else files.read_file(source)
     peek = container.peek(data)
     header = peek["header"]
-    params = sum(int(np.prod(t["shape"])) for t in header["quant"]["tensors"].values())
     out = {k: v for k, v in peek.items() if k != "header"}
+    if "segments" in header:  # format 1.4: each segment's own header is peeked (CRC checked, weights not decoded)
+        inner = [container.peek(part)["header"] for part in container.unpack_segmented(data)[1]]
+        out["segment_headers"] = inner
+    else:
+        inner = [header]
+    params = sum(int(np.prod(t["shape"])) for h in inner if "quant" in h for t in h["quant"]["tensors"].values())
     out.update(header=header, params=params)
     sig = header["signal"]
     if header["modality"] == "image":

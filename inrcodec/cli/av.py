@@ -54,13 +54,17 @@ def encode_lines(result, out: Path, report: dict) -> list[str]:
     r = result.resolved
     n = report.get("samples") or report["frames"] * h["signal"]["height"] * h["signal"]["width"]
     lines = [f"wrote {out}: {result.bytes} bytes, {report['kbps']:.1f} kbit/s"
-             + (f", {report['bpp']:.4f} bits per pixel" if h["modality"] == "video" else ""),
-             f"  network {r.width}x{r.depth} {h['arch']['activation']} ({h['arch']['damping']}), {result.params} params, {r.bits}-bit, "
-             f"{result.steps} steps in {result.seconds:.1f} s"
-             + (f", batches of {r.batch_size}" if r.batch_size and r.batch_size < n else "")]
+             + (f", {report['bpp']:.4f} bits per pixel" if h["modality"] == "video" else "")]
+    if "segments" in h:  # format 1.4: one network a segment
+        lines.append(f"  {len(h['segments'])} segments, networks of {r.width}x{r.depth} (the first), {result.params} params in all, "
+                     f"{r.bits}-bit, {result.steps} steps in {result.seconds:.1f} s")
+    else:
+        lines.append(f"  network {r.width}x{r.depth} {h['arch']['activation']} ({h['arch']['damping']}), {result.params} params, "
+                     f"{r.bits}-bit, {result.steps} steps in {result.seconds:.1f} s"
+                     + (f", batches of {r.batch_size}" if r.batch_size and r.batch_size < n else ""))
     if h["modality"] == "audio":
-        lines.append(f"  decoded SNR {result.snr_db:.2f} dB, PSNR {result.psnr_db:.2f} dB (float {result.float_psnr_db:.2f} dB), "
-                     f"rho_AG {result.rho_ag:.5f}")
+        rho = "" if result.rho_ag != result.rho_ag else f", rho_AG {result.rho_ag:.5f}"  # nan for segments: not combined
+        lines.append(f"  decoded SNR {result.snr_db:.2f} dB, PSNR {result.psnr_db:.2f} dB (float {result.float_psnr_db:.2f} dB){rho}")
     else:
         lines.append(f"  decoded PSNR {result.psnr_db:.2f} dB (lowest frame {report['min_frame_psnr_db']:.2f} dB, "
                      f"float {result.float_psnr_db:.2f} dB), rho_AG {result.rho_ag:.5f}")

@@ -47,6 +47,8 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
               help="Weight of the between-samples regulariser: off-grid points fitted to the trivial interpolant "
                    "(bicubic, cubic in time, frame blending) for renders at other sizes and rates; 0 turns it off "
                    "(default: the medium's, benchmarks/results/anyres/levers.md).")
+@click.option("--segment", type=float, default=DEFAULTS.segment, show_default=True,
+              help="Audio: seconds per segment, each fitted and decodable on its own (format 1.4); 0: one network over the clip.")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @click.option("--device", type=click.Choice(DEVICES), default=DEFAULTS.device, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
@@ -64,12 +66,13 @@ def encode(image, output, start, frames, duration, partial, force, quiet, as_jso
         raise click.UsageError("--bpp chooses the network itself: use either --bpp or --width/--bits")
     out = out_path(image, output, ".spdr")
     check_output(out, force)
-    signal = load(image, start=start, frames=frames, duration=duration, partial=partial)
+    signal = load(image, start=start, frames=frames, duration=duration, partial=partial, lazy_audio=True)
     if not as_json:
         click.echo(f"encoding {image} as {describe_signal(signal)}")
     reporter = ProgressReporter(quiet=quiet or as_json)
     try:
-        result = api_encode(signal, out, force=force, progress=reporter, bits=None if bits is None else int(bits), **settings)
+        result = api_encode(signal, out, force=force, progress=reporter, bits=None if bits is None else int(bits),
+                            announce=None if as_json else click.echo, **settings)
     finally:
         reporter.close()
     sig = result.header["signal"]

@@ -22,14 +22,18 @@ def info(file, as_json):
         click.echo(json.dumps(facts, sort_keys=True))
         return
     h = facts["header"]
-    sig, arch, enc = h["signal"], h["arch"], h.get("encoder", {})
+    first = facts.get("segment_headers", [h])[0]  # a segmented file (1.4): its first segment's network
+    sig, arch, enc = h["signal"], first["arch"], h.get("encoder", {})
     click.echo(f"{file}: spdr {facts['version']}, {facts['file_bytes']} bytes "
-               f"(header {facts['header_bytes']}, weights {facts['payload_bytes']})")
+               f"(header {facts['header_bytes']}, {'segments' if 'segments' in h else 'weights'} {facts['payload_bytes']})")
     click.echo(f"  {h['modality']}: " + ", ".join(f"{k} {v}" for k, v in sig.items()))
-    click.echo(f"  network: {arch['activation']} ({arch['damping']}), width {arch['width']}, depth {arch['depth']}, "
-               f"{facts['params']} params")
-    bits = sorted({t["bits"] for t in h["quant"]["tensors"].values()})
-    click.echo(f"  weights: {h['quant']['scheme']}, bits {'/'.join(map(str, bits))}")
+    if "segments" in h:
+        lengths = [n for n, _ in h["segments"]]
+        click.echo(f"  segments: {len(lengths)}, {min(lengths)}..{max(lengths)} samples each, one network each")
+    click.echo(f"  network{' (first segment)' if 'segments' in h else ''}: {arch['activation']} ({arch['damping']}), "
+               f"width {arch['width']}, depth {arch['depth']}, {facts['params']} params{' in all' if 'segments' in h else ''}")
+    bits = sorted({t["bits"] for t in first["quant"]["tensors"].values()})
+    click.echo(f"  weights: {first['quant']['scheme']}, bits {'/'.join(map(str, bits))}")
     if h["modality"] != "image":
         from .av import info_line
 

@@ -60,6 +60,8 @@ def decode_audio(checked: CheckedFile, rate: int | None = None, scale: float | N
     header = checked.header
     n, out_rate = audio_grid(header, rate, scale)
     check_output_size("audio", (n,), force)
+    if checked.segments:
+        return _decode_segments(checked, n, out_rate, device, resample), out_rate
     model = load_model(header, checked.tensors)
     native = int(header["signal"]["samples"])
     if rendering(resample, (native,), (n,)) == "classic":
@@ -67,6 +69,30 @@ def decode_audio(checked: CheckedFile, rate: int | None = None, scale: float | N
         samples = swresample(render(model, header, (native,), device=device), int(header["signal"]["sample_rate"]), out_rate, n)
         return np.clip(samples, off - sc, off + sc), out_rate  # never beyond the stored amplitude, as the network's own render
     return render(model, header, (n,), device=device), out_rate
+
+
+def render_segments(checked: CheckedFile, first: int = 0, stop: int | None = None,
+                    device: torch.device = torch.device("cpu")) -> np.ndarray:
+    """The native samples of segments first..stop-1 of a segmented file (format 1.4), one after another."""
+    parts = []
+    for inner in checked.segments[first:stop]:
+        model = load_model(inner.header, inner.tensors)
+        parts.append(render(model, inner.header, (int(inner.header["signal"]["samples"]),), device=device))
+    return np.concatenate(parts)
+
+
+def _decode_segments(checked: CheckedFile, n: int, out_rate: int, device: torch.device, resample: str) -> np.ndarray:
+    """A segmented file's samples at n samples / out_rate Hz: every segment at its native rate, joined, then
+    resampled as a whole (libswresample), so that no segment boundary is a resampling edge."""
+    native = int(checked.header["signal"]["samples"])
+    if n != native and rendering(resample, (native,), (n,)) == "network":
+        raise SpdrError("--resample network renders one network over the whole clip; this file is segmented "
+                        "(each segment its own network): use --resample classic")
+    samples = render_segments(checked, device=device)
+    if n == native:
+        return samples
+    peak = max(float(np.max(np.abs(s.header["values"]["scale"]))) for s in checked.segments)
+    return np.clip(swresample(samples, int(checked.header["signal"]["sample_rate"]), out_rate, n), -peak, peak)
 
 
 def measure_audio(signal: Signal, checked: CheckedFile, device: torch.device) -> dict:

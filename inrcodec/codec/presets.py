@@ -83,6 +83,7 @@ class EncodeConfig:
     quality: float | None = None  # images: 0 (smallest) .. 100 (best) on the latent-grid engine (rate/quality.py); None: 75
     arch: str = "auto"  # "grid" (latent grids + entropy model), "mlp" (plain coordinate SPDER), "auto" (see engine())
     between_weight: float = 0.0  # off-grid regulariser weight (0: off, the default for every medium); plain encoder
+    segment: float = 4.0  # audio: seconds per independently fitted segment (format 1.4); 0: one network over the clip
 
     def __post_init__(self) -> None:
         checks = [
@@ -101,6 +102,8 @@ class EncodeConfig:
              f"between weight must be in 0..{MAX_BETWEEN_WEIGHT:g}"),
             (self.bpp is None or not self.between_weight, "bpp is the rate-control encoder: leave between weight unset"),
             (self.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}"),
+            (math.isfinite(self.segment) and (self.segment == 0 or 0.05 <= self.segment <= 3600),
+             "segment must be 0 (off) or 0.05..3600 seconds"),
             (self.quality is None or (math.isfinite(self.quality) and 0 <= self.quality <= 100), "quality must be in 0..100"),
             (self.quality is None or self.bpp is None, "use either quality or bpp"),
             (self.quality is None or self.arch != "mlp", "quality sets the latent-grid engine's rate: not with arch mlp"),

@@ -42,14 +42,16 @@ def verify_bytes(data: bytes) -> dict:
     Raises the FormatError subclass naming the first problem.
     """
     checked = limits.read_checked(data)
-    header = checked.header
-    params = limits.check_header(header)
     from .runtime import check_output_size, load_model, native_shape, render  # torch only for files that pass
 
-    model = load_model(header, checked.tensors)
-    render(model, header, _probe_shape(header))  # raises NetworkError on non-finite output
+    networks = checked.segments or (checked,)  # format 1.4: every segment's network, probed alike
+    params = 0
+    for net in networks:
+        params += limits.check_header(net.header)
+        render(load_model(net.header, net.tensors), net.header, _probe_shape(net.header))  # NetworkError on non-finite output
+    header = networks[0].header
     arch = header["arch"]
-    native = native_shape(header)
+    native = native_shape(checked.header)
     try:
         check_output_size(header["modality"], native, force=False)
         needs_force = False
@@ -60,10 +62,11 @@ def verify_bytes(data: bytes) -> dict:
         "bytes": len(data),
         "crc32": f"0x{zlib.crc32(data[:-4]):08x}",
         "modality": header["modality"],
-        "signal": _describe(header),
-        "network": f"{arch['activation']} width {arch['width']} depth {arch['depth']}",
+        "signal": _describe(checked.header),
+        "network": f"{arch['activation']} width {arch['width']} depth {arch['depth']}"
+                   + (f" (first of {len(networks)} segments)" if checked.segments else ""),
         "params": params,
-        "bits": sorted({t["bits"] for t in header["quant"]["tensors"].values()}),
+        "bits": sorted({t["bits"] for net in networks for t in net.header["quant"]["tensors"].values()}),
         "native": list(native),
         "native_needs_force": needs_force,
     }

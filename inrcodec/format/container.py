@@ -48,7 +48,7 @@ from ..errors import (
 from . import latentcoding
 from .compact import compress_header, decode_payload, decompress_header, encode_payload
 from .geometry import tensor_dtype
-from .header import MAX_HEADER_BYTES, canonical_json, parse_header, validate_header
+from .header import MAX_HEADER_BYTES, canonical_json, parse_header, validate_header, validate_segmented
 
 __all__ = [
     "MAJOR",
@@ -58,8 +58,10 @@ __all__ = [
     "SIGNATURE",
     "check_tensors",
     "pack",
+    "pack_segmented",
     "peek",
     "unpack",
+    "unpack_segmented",
 ]
 
 SIGNATURE = b"\x89SPDR\r\n\x1a\n"
@@ -68,6 +70,7 @@ MINOR = 0  # what plain writes carry; compact writes (format/compact.py) are 1.1
 COMPACT_MINOR = 1
 TIMESTAMP_MINOR = 2  # coords.convention "timestamp" (audio and video sample k at k / rate)
 ARM_MINOR = 3  # quant.coding "arm": latents coded under the file's own entropy model (format/latentcoding.py)
+SEGMENTED_MINOR = 4  # a `segments` table: the payload is whole 1.0-1.3 files, one a segment (docs/format.md section 11)
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = files.MAX_FILE_BYTES
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -212,7 +215,10 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
     if minor >= COMPACT_MINOR and raw_header[:4] == _ZSTD_MAGIC:
         raw_header = decompress_header(raw_header, MAX_HEADER_BYTES)
     header = parse_header(raw_header)
-    if minor < COMPACT_MINOR and "coding" in header["quant"]:
+    if "segments" in header:
+        if minor < SEGMENTED_MINOR:
+            raise HeaderInvalid(f"header field 'segments' needs format 1.{SEGMENTED_MINOR}, file says {major}.{minor}")
+    elif minor < COMPACT_MINOR and "coding" in header["quant"]:
         raise HeaderInvalid(f"header field 'quant.coding' needs format 1.{COMPACT_MINOR}, file says {major}.{minor}")
     if minor < ARM_MINOR and header["quant"].get("coding") == "arm":
         raise HeaderInvalid(f"header field 'quant.coding' 'arm' needs format 1.{ARM_MINOR}, file says {major}.{minor}")
@@ -265,8 +271,10 @@ def _load_safetensors(body: bytes) -> dict[str, np.ndarray]:
 
 
 def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
-    """Parse and verify a whole .spdr file; return (header, tensors)."""
+    """Parse and verify a whole .spdr file of one network; return (header, tensors)."""
     header, payload, _ = _split(data)
+    if "segments" in header:
+        raise PayloadError("a segmented file (format 1.4) holds one file per segment: read it with unpack_segmented")
     if header["quant"].get("coding") == "arm":
         tensors = latentcoding.decode_payload(header, payload)
     elif header["quant"].get("coding") == "rc":
@@ -281,3 +289,35 @@ def peek(data: bytes) -> dict:
     """Header and sizes of a .spdr file, CRC checked but payload not decompressed."""
     header, _, sizes = _split(data)
     return {**sizes, "header": header}
+
+
+def pack_segmented(header: dict, parts: list[bytes]) -> bytes:
+    """A format 1.4 file: the segment table `header` (validate_segmented) and the segments' whole files.
+
+    The table's byte counts must be the parts' lengths; the parts themselves are checked by the
+    reader (each one is an ordinary file), not here."""
+    validate_segmented(header)
+    raw_header = canonical_json(header)
+    if len(raw_header) > MAX_HEADER_BYTES:
+        raise HeaderTooLarge(f"segment table header is {len(raw_header)} bytes, limit {MAX_HEADER_BYTES}: use longer segments")
+    if [entry[1] for entry in header["segments"]] != [len(p) for p in parts]:
+        raise PayloadError("the segment table's byte counts differ from the segments' files")
+    raw_header = compress_header(raw_header)
+    payload = b"".join(parts)
+    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, SEGMENTED_MINOR, 0, len(raw_header)), raw_header,
+                    struct.pack("<I", len(payload)), payload])
+    return out + struct.pack("<I", zlib.crc32(out))
+
+
+def unpack_segmented(data: bytes) -> tuple[dict, list[bytes]]:
+    """The segment table and each segment's file bytes, in time order (section 11; files unchecked)."""
+    header, payload, _ = _split(data)
+    if "segments" not in header:
+        raise PayloadError("not a segmented file: it has no segment table")
+    sizes = [entry[1] for entry in header["segments"]]
+    if sum(sizes) != len(payload):
+        raise PayloadError(f"the segment table counts {sum(sizes)} bytes of segments, the payload holds {len(payload)}")
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    return header, [payload[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]

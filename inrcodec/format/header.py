@@ -277,6 +277,40 @@ def validate_header(obj: Any) -> dict:
     return obj
 
 
+SEGMENTED_REQUIRED = ("modality", "signal", "segments")
+SEGMENTED_MODALITIES = ("audio",)  # format 1.4 segments the time axis of audio; video is not defined yet
+MAX_SEGMENTS = 4096
+MIN_FILE_BYTES = 26  # the smallest .spdr file: 17 fixed bytes, a 1-byte header, payload_len, crc32
+
+
+def validate_segmented(obj: Any) -> dict:
+    """Check a parsed segmented header (format 1.4, docs/format.md section 11) and return it unchanged.
+
+    `segments` lists [samples, bytes] per segment, in time order: the lengths add up to the
+    signal's samples and every segment is a whole .spdr file of 26 bytes or more."""
+    obj = _object(obj, "header", SEGMENTED_REQUIRED, TOP_LEVEL_OPTIONAL)
+    modality = _choice(obj, "modality", "modality", SEGMENTED_MODALITIES)
+    _signal(modality, obj["signal"])
+    segments = obj["segments"]
+    if not isinstance(segments, list) or not 1 <= len(segments) <= MAX_SEGMENTS:
+        raise _fail("segments", f"must be a list of 1..{MAX_SEGMENTS} [samples, bytes] pairs", segments)
+    total = 0
+    for i, entry in enumerate(segments):
+        if not (isinstance(entry, list) and len(entry) == 2 and all(type(v) is int for v in entry)):
+            raise _fail(f"segments[{i}]", "must be a pair of integers [samples, bytes]", entry)
+        length, nbytes = entry
+        if not 1 <= length <= MAX_SAMPLES:
+            raise _fail(f"segments[{i}]", f"samples must be in 1..{MAX_SAMPLES}", length)
+        if not MIN_FILE_BYTES <= nbytes <= 2**32 - 1:
+            raise _fail(f"segments[{i}]", f"bytes must be in {MIN_FILE_BYTES}..{2**32 - 1}", nbytes)
+        total += length
+    if total != obj["signal"]["samples"]:
+        raise _fail("segments", f"samples must add up to signal.samples ({obj['signal']['samples']})", total)
+    if "encoder" in obj and not isinstance(obj["encoder"], dict):
+        raise _fail("encoder", "must be a JSON object", obj["encoder"])
+    return obj
+
+
 def _no_constant(name: str) -> Any:
     raise HeaderInvalid(f"header JSON contains {name}, which is not allowed")
 
@@ -305,6 +339,6 @@ def parse_header(raw: bytes) -> dict:
         raise HeaderInvalid(f"header is not valid JSON: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise HeaderInvalid("header JSON is nested too deeply") from None
-    header = validate_header(obj)
+    header = validate_segmented(obj) if isinstance(obj, dict) and "segments" in obj else validate_header(obj)
     canonical_json(header)  # refuse what could not be written back (e.g. lone surrogates)
     return header

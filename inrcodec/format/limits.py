@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import NetworkError, TensorMismatch
+from ..errors import FormatError, NetworkError, PayloadError, TensorMismatch
 from . import container, geometry
 
 __all__ = [
@@ -123,11 +123,40 @@ class CheckedFile:
     tensors: dict[str, np.ndarray]
     version: str
     file_bytes: int
+    segments: tuple[CheckedFile, ...] = ()  # format 1.4: each segment's checked file, in time order (no tensors here)
+    starts: tuple[int, ...] = ()  # the first sample of each segment
 
 
 def read_checked(data: bytes) -> CheckedFile:
-    """container.unpack plus this module's checks; the network is checked before decompression."""
+    """container.unpack plus this module's checks; the network is checked before decompression.
+
+    A segmented file (format 1.4) is checked segment by segment: each is an ordinary file, read
+    with the same checks, of the outer file's modality and signal but for its own length."""
     peek = container.peek(data)
+    if "segments" not in peek["header"]:
+        return _read_one(data)
+    header, parts = container.unpack_segmented(data)
+    segments, starts, start = [], [], 0
+    for i, ((length, _), part) in enumerate(zip(header["segments"], parts, strict=True)):
+        try:
+            inner = _read_one(part)
+        except FormatError as e:
+            raise type(e)(f"segment {i}: {e}") from None
+        expected = {**header["signal"], "samples": length}
+        if inner.header["modality"] != header["modality"] or inner.header["signal"] != expected:
+            raise PayloadError(f"segment {i}: its signal differs from the segment table's "
+                               f"({inner.header['modality']} {inner.header['signal']}, table: {expected})")
+        segments.append(inner)
+        starts.append(start)
+        start += length
+    return CheckedFile(header, {}, peek["version"], len(data), tuple(segments), tuple(starts))
+
+
+def _read_one(data: bytes) -> CheckedFile:
+    """One network's file, checked; a segmented file inside a segment is refused (no nesting)."""
+    peek = container.peek(data)
+    if "segments" in peek["header"]:
+        raise PayloadError("a segment is itself a segmented file (nesting is not allowed)")
     check_header(peek["header"])
     header, tensors = container.unpack(data)
     check_weights(header, tensors)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MediaError
 from ..signal import Signal
+
+if TYPE_CHECKING:
+    from .audio import AudioSource
 
 
 def check_input(path: str | os.PathLike) -> Path:
@@ -22,12 +26,14 @@ def check_input(path: str | os.PathLike) -> Path:
 
 
 def load(path: str | os.PathLike, start: float | None = None, frames: int | None = None,
-         duration: float | None = None, partial: bool = False) -> Signal:
+         duration: float | None = None, partial: bool = False, lazy_audio: bool = False) -> Signal | AudioSource:
     """Load an image, audio clip or video, choosing the modality from the content (media/sniff.py).
 
     start/frames/duration select a range of a video (audio: start and duration only). A video
     whose stream ends before its declared frames is refused unless `partial` (then the Signal's
-    notices name the frames kept); for audio and images `partial` changes nothing.
+    notices name the frames kept); for audio and images `partial` changes nothing. lazy_audio: an
+    audio file comes back as an AudioSource (checked, its range selected, no samples read), which
+    api.encode reads segment by segment when it is long.
     """
     p = check_input(path)
     from .sniff import sniff
@@ -36,9 +42,9 @@ def load(path: str | os.PathLike, start: float | None = None, frames: int | None
     if kind == "audio":
         if frames is not None:
             raise MediaError(f"{p.name} is audio: --frames applies to video; use --duration")
-        from .audio import load_audio
+        from .audio import load_audio, open_audio
 
-        return load_audio(p, start=start, duration=duration)
+        return open_audio(p, start=start, duration=duration) if lazy_audio else load_audio(p, start=start, duration=duration)
     if kind == "video":
         from .video import load_video
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,39 @@ def short_range_notice(name: str, asked: int | None, seconds: float | None, got:
             f"({got / rate:.3f} s)"]
 
 
-def load_audio(path: str | os.PathLike, start: float | None = None, duration: float | None = None) -> Signal:
-    """Read an audio file (optionally the range start..start+duration seconds) into a Signal."""
+@dataclass
+class AudioSource:
+    """An audio file's range, opened but not read: what a segmented encode reads block by block.
+
+    meta is the header's "signal" object of the whole range; read(first, count) returns samples
+    first..first+count-1 of the range (float32, (count, channels)), checked finite."""
+
+    path: Path
+    first: int
+    meta: dict
+    notices: list[str] = field(default_factory=list)
+    modality: str = "audio"
+
+    def read(self, first: int, count: int) -> np.ndarray:
+        try:
+            data, _ = sf.read(os.fspath(self.path), start=self.first + first, frames=count, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as e:
+            raise MediaError(f"{self.path.name}: cannot read audio: {_why(e)}") from e
+        if data.shape[0] != count:
+            raise MediaError(f"{self.path.name}: audio ends after {self.first + first + data.shape[0]} samples; "
+                             f"its header declares more")
+        if not np.all(np.isfinite(data)):
+            raise MediaError(f"{self.path.name}: audio holds NaN or infinite samples")
+        return np.ascontiguousarray(data)
+
+    def signal(self, first: int = 0, count: int | None = None) -> Signal:
+        """Samples first..first+count-1 (default: the whole range) as a Signal."""
+        count = self.meta["samples"] - first if count is None else count
+        return Signal("audio", self.read(first, count), {**self.meta, "samples": count}, list(self.notices))
+
+
+def open_audio(path: str | os.PathLike, start: float | None = None, duration: float | None = None) -> AudioSource:
+    """Check an audio file and select the range start..start+duration seconds, reading no samples."""
     p = Path(path)
     info = probe_audio(p)
     if info is None:
@@ -78,16 +110,25 @@ def load_audio(path: str | os.PathLike, start: float | None = None, duration: fl
     if info.frames > MAX_SAMPLES:
         raise MediaError(f"{p.name}: {info.frames} samples is more than {MAX_SAMPLES}")
     first, count = select_range(int(info.frames), rate, start, None, duration, "audio")
+    meta = {"samples": count, "channels": channels, "sample_rate": rate, "subtype": str(info.subtype)}
+    return AudioSource(p, first, meta, short_range_notice(p.name, None, duration, count, rate, "samples"))
+
+
+def load_audio(path: str | os.PathLike, start: float | None = None, duration: float | None = None) -> Signal:
+    """Read an audio file (optionally the range start..start+duration seconds) into a Signal.
+
+    Its length is what decodes (some containers declare an estimate), unlike AudioSource.read."""
+    src = open_audio(path, start, duration)
     try:
-        data, _ = sf.read(os.fspath(p), start=first, frames=count, dtype="float32", always_2d=True)
+        data, _ = sf.read(os.fspath(src.path), start=src.first, frames=src.meta["samples"], dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as e:
-        raise MediaError(f"{p.name}: cannot read audio: {_why(e)}") from e
+        raise MediaError(f"{src.path.name}: cannot read audio: {_why(e)}") from e
     if data.shape[0] == 0:
-        raise MediaError(f"{p.name}: audio file has no samples")
+        raise MediaError(f"{src.path.name}: audio file has no samples")
     if not np.all(np.isfinite(data)):
-        raise MediaError(f"{p.name}: audio holds NaN or infinite samples")
-    meta = {"samples": int(data.shape[0]), "channels": channels, "sample_rate": rate, "subtype": str(info.subtype)}
-    notices = short_range_notice(p.name, None, duration, int(data.shape[0]), rate, "samples")
+        raise MediaError(f"{src.path.name}: audio holds NaN or infinite samples")
+    meta = {**src.meta, "samples": int(data.shape[0])}
+    notices = short_range_notice(src.path.name, None, duration, int(data.shape[0]), meta["sample_rate"], "samples")
     return Signal("audio", np.ascontiguousarray(data), meta, notices)
 
 
