@@ -186,7 +186,7 @@ def info(source: bytes | str | os.PathLike) -> dict:
     header = peek["header"]
     out = {k: v for k, v in peek.items() if k != "header"}
     if "segments" in header:  # format 1.4: each segment's own header is peeked (CRC checked, weights not decoded)
-        inner = [container.peek(part)["header"] for part in container.unpack_segmented(data)[1]]
+        inner = [facts["header"] for facts in container.peek_segments(data)]
         out["segment_headers"] = inner
     else:
         inner = [header]

@@ -133,3 +133,39 @@ def test_golden_v1_3_decodes_to_its_pixels_at_one_and_two_times():
     x2 = decode(data, scale=2, resample="network")
     assert x2.dtype == np.uint8 and x2.shape == (12, 10, 1)
     assert hashlib.sha256(np.ascontiguousarray(x2).tobytes()).hexdigest() == make_golden.V1_3_X2_SHA256
+
+
+# --- format 1.4: segments ---------------------------------------------------------------------------------
+
+def test_writer_reproduces_golden_v1_4_bytes():
+    """The segmented writer's bytes equal the committed golden file's."""
+    from inrcodec.format.container import pack_segmented
+
+    data = pack_segmented(*make_golden.build_golden_v1_4())
+    if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
+        make_golden.GOLDEN_V1_4_PATH.write_bytes(data)
+        pytest.skip(f"regenerated {make_golden.GOLDEN_V1_4_PATH}")
+    assert data == make_golden.GOLDEN_V1_4_PATH.read_bytes(), "rerun with SPDR_REGENERATE_GOLDEN=1 if the change is intended"
+
+
+def test_golden_v1_4_reads_back_as_its_segments_and_decodes_to_their_samples():
+    from inrcodec import decode, decode_audio, info
+    from inrcodec.format.container import unpack_segmented
+    from inrcodec.format.limits import read_checked
+
+    data = make_golden.GOLDEN_V1_4_PATH.read_bytes()
+    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x04\x00\x00"
+    header, parts = make_golden.build_golden_v1_4()
+    got_header, got_parts = unpack_segmented(data)
+    assert got_header == header and got_parts == parts
+    checked = read_checked(data)
+    assert checked.version == "1.4" and checked.starts == (0, 6) and len(checked.segments) == 2
+    assert checked.segments[0].header == make_golden.build_golden_v1_2()[0]
+    facts = info(data)
+    assert facts["version"] == "1.4" and len(facts["segment_headers"]) == 2
+    assert facts["params"] == 2 * 33  # 1x4 + 4 + 4x4 + 4 + 4x1 + 1 weights a segment
+    expected = np.array(make_golden.V1_2_SAMPLES + make_golden.V1_4_SECOND_SAMPLES, dtype=np.float32)
+    np.testing.assert_array_equal(decode(data)[:, 0], expected)
+    classic, rate = decode_audio(data, rate=16000)  # the joined native samples resampled as a whole
+    assert rate == 16000 and classic.shape == (20, 1)
+    np.testing.assert_array_equal(classic[::2, 0], expected)

@@ -36,6 +36,7 @@ from .. import files
 from ..errors import (
     BadSignature,
     ChecksumMismatch,
+    FormatError,
     HeaderInvalid,
     HeaderTooLarge,
     PayloadError,
@@ -60,6 +61,7 @@ __all__ = [
     "pack",
     "pack_segmented",
     "peek",
+    "peek_segments",
     "unpack",
     "unpack_segmented",
 ]
@@ -321,3 +323,18 @@ def unpack_segmented(data: bytes) -> tuple[dict, list[bytes]]:
     for size in sizes:
         offsets.append(offsets[-1] + size)
     return header, [payload[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+
+
+def peek_segments(data: bytes) -> list[dict]:
+    """peek() of each segment's file of a segmented file (CRCs and headers checked, payloads not decoded),
+    each error prefixed with its segment's number; a segment that is itself segmented is refused."""
+    out = []
+    for i, part in enumerate(unpack_segmented(data)[1]):
+        try:
+            facts = peek(part)
+            if "segments" in facts["header"]:
+                raise PayloadError("a segment is itself a segmented file (nesting is not allowed)")
+        except FormatError as e:
+            raise type(e)(f"segment {i}: {e}") from None
+        out.append(facts)
+    return out

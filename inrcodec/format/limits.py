@@ -135,6 +135,7 @@ def read_checked(data: bytes) -> CheckedFile:
     peek = container.peek(data)
     if "segments" not in peek["header"]:
         return _read_one(data)
+    container.peek_segments(data)  # every segment's framing and header first (cheap), then each one whole
     header, parts = container.unpack_segmented(data)
     segments, starts, start = [], [], 0
     for i, ((length, _), part) in enumerate(zip(header["segments"], parts, strict=True)):

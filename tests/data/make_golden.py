@@ -9,6 +9,7 @@ Everything here is fixed, so the output only changes if the format or its librar
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from pathlib import Path
@@ -221,11 +222,39 @@ def golden_v1_3_bytes() -> bytes:
     return pack(*build_golden_v1_3())
 
 
+# Format 1.4: a segmented audio file (docs/format.md section 11): the 1.2 golden file as its first segment (6
+# samples) and, as its second, the same network at half the amplitude over 4 samples. Its samples decoded at the
+# native rate are the two segments' own, one after the other.
+GOLDEN_V1_4_PATH = Path(__file__).with_name("golden_v1_4.spdr")
+V1_4_SECOND_SAMPLES = [0.060899458825588226, -0.14539757370948792, 0.10266708582639694, -0.07191699743270874]
+
+
+def build_golden_v1_4() -> tuple[dict, list[bytes]]:
+    """Return the (segment table header, segment files) pair that golden_v1_4.spdr holds."""
+    from inrcodec.format.container import pack
+
+    first_header, tensors = build_golden_v1_2()
+    second_header = copy.deepcopy(first_header)
+    second_header["signal"]["samples"] = 4
+    second_header["values"]["scale"] = [0.25]
+    parts = [pack(first_header, tensors), pack(second_header, tensors)]
+    header = {"modality": "audio", "signal": {"samples": 10, "channels": 1, "sample_rate": 8000, "subtype": "PCM_16"},
+              "segments": [[6, len(parts[0])], [4, len(parts[1])]], "encoder": {"tool": "tests/data/make_golden.py"}}
+    return header, parts
+
+
+def golden_v1_4_bytes() -> bytes:
+    """The 1.4 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack_segmented
+
+    return pack_segmented(*build_golden_v1_4())
+
+
 def main() -> None:
-    """Write tests/data/golden_v1.spdr, golden_v1_1.spdr, golden_v1_2.spdr and golden_v1_3.spdr."""
+    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_4.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
     for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes()),
-                       (GOLDEN_V1_3_PATH, golden_v1_3_bytes())):
+                       (GOLDEN_V1_3_PATH, golden_v1_3_bytes()), (GOLDEN_V1_4_PATH, golden_v1_4_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
