@@ -205,3 +205,71 @@ def test_valid_bases_pass_the_decode_path():
     for base in BASES:
         verify_bytes(base.data)
         assert verify_bytes(pack(base.header, base.tensors))["bytes"] == len(base.data)
+
+
+# --- format 1.4: segmented files -------------------------------------------------------------------------
+
+SEGMENTED_HEADER, SEGMENTS, SEGMENTED = GEN.segmented_base()
+
+
+def test_the_segmented_base_passes_the_decode_path():
+    assert not decode_path(SEGMENTED)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255)),
+                min_size=1, max_size=4), st.booleans())
+def test_segmented_byte_mutations(ops, fix_crc):
+    data = bytearray(SEGMENTED)
+    for op, pos, value in ops:
+        if not data:
+            break
+        i = pos % len(data)
+        if op == "flip":
+            data[i] ^= 1 << (value % 8)
+        elif op == "set":
+            data[i] = value
+        elif op == "cut":
+            del data[i:]
+        elif op == "insert":
+            data[i:i] = bytes([value]) * (1 + value % 16)
+        else:
+            del data[i:i + 1 + value % 64]
+    fix = fix_crc and len(data) >= 4
+    if fix:
+        data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+    decode_path(bytes(data), must_refuse=not fix and bytes(data) != SEGMENTED)
+
+
+@FUZZ
+@given(st.data())
+def test_segment_table_mutations_behind_a_valid_crc(data):
+    header = copy.deepcopy(SEGMENTED_HEADER)
+    path = data.draw(st.sampled_from([p for p in _paths(header) if p]))
+    node = header
+    for key in path[:-1]:
+        node = node[key]
+    if data.draw(st.booleans()) and isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node[path[-1]] = data.draw(json_values)
+    decode_path(GEN._segmented(header, SEGMENTS))
+
+
+@FUZZ
+@given(st.integers(0, len(SEGMENTS) - 1), st.binary(min_size=1, max_size=32), st.integers(0, 10**4), st.integers(0, 64),
+       st.booleans())
+def test_a_segment_mutated_under_an_honest_table(which, patch, pos, cut, fix_inner_crc):
+    """One segment's bytes patched (its own CRC fixed or not), the table's byte count and the outer CRC correct."""
+    part = bytearray(SEGMENTS[which])
+    i = pos % len(part)
+    part[i:i + cut] = patch
+    if fix_inner_crc and len(part) >= 4:
+        part[-4:] = struct.pack("<I", zlib.crc32(bytes(part[:-4])))
+    parts = list(SEGMENTS)
+    parts[which] = bytes(part)
+    header = copy.deepcopy(SEGMENTED_HEADER)
+    header["segments"][which][1] = max(len(part), 26)
+    if len(part) < 26:
+        return  # the table cannot describe it (HeaderInvalid): test_segment_table_mutations covers short counts
+    decode_path(GEN._segmented(header, parts), must_refuse=not fix_inner_crc and bytes(part) != SEGMENTS[which])

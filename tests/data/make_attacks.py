@@ -994,6 +994,97 @@ def pack_unchecked(header: dict, tensors: dict) -> bytes:
     return assemble(canonical_json(header), zstd(safetensors.numpy.save(tensors)))
 
 
+# --- format 1.4: segment tables ------------------------------------------------------------------------
+
+def _segment_files(lengths: list[int], seed: int = 8, **signal) -> list[bytes]:
+    """Valid 1.2 audio files, one per segment length (the audio-ts base's network, reseeded per segment)."""
+    parts = []
+    for k, n in enumerate(lengths):
+        sig = {"samples": n, "channels": 1, "sample_rate": 16000, "subtype": "PCM_16", **signal}
+        parts.append(pack(*_header("audio", sig, _arch("spder", 1, 1, 8, 1, damping="atan"), 1, [100.0], seed + k,
+                                   convention="timestamp")))
+    return parts
+
+
+def _table(lengths: list[int], parts: list[bytes], **signal) -> dict:
+    return {"modality": "audio", "signal": {"samples": sum(lengths), "channels": 1, "sample_rate": 16000, "subtype": "PCM_16",
+                                            **signal},
+            "segments": [[n, len(p)] for n, p in zip(lengths, parts, strict=True)], "encoder": {"tool": "tests/data/make_attacks.py"}}
+
+
+def _segmented(header: dict, parts: list[bytes], minor: int = 4) -> bytes:
+    """A framed segmented file with any table (compressed header, CRC valid), checked by nothing."""
+    return assemble(compact.compress_header(canonical_json(header)), b"".join(parts), minor=minor)
+
+
+SEGMENT_LENGTHS = [30, 20, 25]
+
+
+def segmented_base() -> tuple[dict, list[bytes], bytes]:
+    """A valid segmented file (three 1.2 audio segments): its table header, segment files and bytes."""
+    parts = _segment_files(SEGMENT_LENGTHS)
+    header = _table(SEGMENT_LENGTHS, parts)
+    return header, parts, _segmented(header, parts)
+
+
+def segmented_cases() -> Iterator[Case]:
+    """Hostile segmented files: framing, the table, and segments that lie about themselves (CRCs valid)."""
+    lengths = SEGMENT_LENGTHS
+    good, parts, data = segmented_base()
+    for cut in (17, 40, len(data) - len(parts[-1]) - 4, len(data) - 5, len(data) - 1):
+        yield Case(f"truncated-at-{cut}", data[:cut], "TruncatedFile")
+    yield Case("trailing-byte", data + b"\0", "TrailingBytes")
+    yield Case("bad-crc", data[:-4] + bytes(b ^ 0xFF for b in data[-4:]), "ChecksumMismatch")
+    for minor in (0, 2, 3):
+        yield Case(f"segments-in-a-1.{minor}-file", _segmented(good, parts, minor), "HeaderInvalid")
+    tables = {
+        "table-not-a-list": {"segments": {"0": [30, len(parts[0])]}},
+        "table-empty": {"segments": []},
+        "table-4097-entries": {"segments": [[1, 26]] * 4097},
+        "entry-not-a-pair": {"segments": [[30, len(parts[0]), 0]] + good["segments"][1:]},
+        "entry-float-samples": {"segments": [[30.0, len(parts[0])]] + good["segments"][1:]},
+        "entry-bool-bytes": {"segments": [[30, True]] + good["segments"][1:]},
+        "entry-zero-samples": {"segments": [[0, len(parts[0])]] + good["segments"][1:]},
+        "entry-25-bytes": {"segments": [[30, 25]] + good["segments"][1:]},
+        "entry-negative-bytes": {"segments": [[30, -1]] + good["segments"][1:]},
+        "entry-bytes-past-u32": {"segments": [[30, 2**32]] + good["segments"][1:]},
+        "samples-short-of-the-signal": {"signal": {**good["signal"], "samples": 76}},
+        "samples-past-the-signal": {"signal": {**good["signal"], "samples": 74}},
+        "video-segments": {"modality": "video"},
+        "image-segments": {"modality": "image"},
+        "arch-beside-the-table": {"arch": {}},
+        "unknown-top-level-key": {"tracks": 2},
+        "encoder-not-an-object": {"encoder": "spdr"},
+    }
+    for label, change in tables.items():
+        yield Case(label, _segmented({**good, **change}, parts), "HeaderInvalid")
+    shifted = [[30, len(parts[0]) + 1], *good["segments"][1:]]
+    yield Case("table-counts-a-byte-more", _segmented({**good, "segments": shifted}, parts), "PayloadError")
+    shrunk = [[30, len(parts[0]) - 1], *good["segments"][1:]]
+    yield Case("table-counts-a-byte-less", _segmented({**good, "segments": shrunk}, parts), "PayloadError")
+    # segments that are well framed files, but not the segment the table says
+    for label, bad, error in (
+            ("segment-of-another-rate", _segment_files([20], sample_rate=8000)[0], "PayloadError"),
+            ("segment-of-two-channels", pack(*_header("audio", {"samples": 20, "channels": 2, "sample_rate": 16000, "subtype": "PCM_16"},
+                                                      _arch("spder", 1, 2, 8, 1), 2, [100.0], 9, convention="timestamp")),
+             "PayloadError"),
+            ("segment-one-sample-short", _segment_files([19])[0], "PayloadError"),
+            ("segment-an-image", pack(*_image_gray()), "PayloadError"),
+            ("segment-itself-segmented", data, "PayloadError-peek"),
+            ("segment-bad-crc", parts[1][:-4] + bytes(b ^ 0xFF for b in parts[1][-4:]), "ChecksumMismatch"),
+            ("segment-truncated", parts[1][:-9], "TruncatedFile"),
+            ("segment-not-spdr", b"RIFF" + bytes(60), "BadSignature")):
+        mixed = [parts[0], bad, parts[2]]
+        stage = "payload" if error == "PayloadError" else "container"  # info peeks every segment: framing and header
+        yield Case(label, _segmented(_table(lengths, mixed), mixed), error.removesuffix("-peek"), stage)
+    header, tensors = copy.deepcopy(_header("audio", {"samples": 20, "channels": 1, "sample_rate": 16000, "subtype": "PCM_16"},
+                                            _arch("spder", 1, 1, 8, 1, damping="atan"), 1, [100.0], 9, convention="timestamp"))
+    tensors["net.1.weight"] = tensors["net.1.weight"][:, :4].copy()
+    short = pack_unchecked(header, tensors)
+    mixed = [parts[0], short, parts[2]]
+    yield Case("segment-weights-of-the-wrong-shape", _segmented(_table(lengths, mixed), mixed), "TensorMismatch", "payload")
+
+
 # --- driver --------------------------------------------------------------------------------------------
 
 def bases() -> dict[str, Base]:
@@ -1013,6 +1104,8 @@ def _check(base_name: str, case: Case) -> None:
     try:
         if case.stage == "container":
             container.peek(case.data)
+            if "segments" in container.peek(case.data)["header"]:
+                container.peek_segments(case.data)  # what info reads of a segmented file
         elif case.stage == "output":
             safety.read_checked(case.data)
             return
@@ -1038,6 +1131,12 @@ def generate() -> dict[str, tuple[bytes, dict]]:
                 out[fname] = (case.data, {"file": fname, "base": b.name, "modality": b.header["modality"], "attack": make.__name__,
                                           "case": case.name,
                                           "error": case.error, "stage": case.stage, "refused_by": list(STAGES[case.stage])})
+    for case in segmented_cases():
+        _check("audio-segmented", case)
+        fname = f"audio-segmented--{case.name}.spdr"
+        assert fname not in out, fname
+        out[fname] = (case.data, {"file": fname, "base": "audio-segmented", "modality": "audio", "attack": "segmented_cases",
+                                  "case": case.name, "error": case.error, "stage": case.stage, "refused_by": list(STAGES[case.stage])})
     return out
 
 
