@@ -147,14 +147,17 @@ def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | N
 
 
 def decode_audio(source: Source, rate: int | None = None, scale: float | None = None, *, device: str = "cpu",
-                 force: bool = False, resample: str = "auto") -> tuple[np.ndarray, int]:
-    """An audio file's float32 samples (n, channels) at the original level, and their sample rate."""
+                 force: bool = False, resample: str = "auto", start: float | None = None,
+                 duration: float | None = None) -> tuple[np.ndarray, int]:
+    """An audio file's float32 samples (n, channels) at the original level, and their sample rate; start and
+    duration (seconds) pick a range (of a segmented file, only the segments it overlaps are rendered)."""
     checked = read_spdr(source)
     if checked.header["modality"] != "audio":
         raise MediaError(f"decode_audio needs an audio file, not {checked.header['modality']}")
     from .codec.audio import decode_audio as render_audio
 
-    return render_audio(checked, rate=rate, scale=scale, device=_device(device), force=force, resample=resample)
+    return render_audio(checked, rate=rate, scale=scale, device=_device(device), force=force, resample=resample,
+                        start=start, duration=duration)
 
 
 def open_video(source: Source, scale: float | None = None, size: tuple[int, int] | None = None, *, fps: Any = None,

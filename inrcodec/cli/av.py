@@ -88,7 +88,8 @@ def default_output(file: str, header: dict, rate: int | None, fps: str | None, s
 
 
 def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps, crf, gradient, device,
-              force: bool, quiet: bool, as_json: bool, resample: str = "auto") -> None:
+              force: bool, quiet: bool, as_json: bool, resample: str = "auto", start: float | None = None,
+              duration: float | None = None) -> None:
     """`spdr decode` for audio and video files: render at the requested rate/size and write as it renders."""
     from .. import files
     from ..api import decode_audio, decode_frames, open_video
@@ -99,8 +100,8 @@ def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps,
         raise click.UsageError("--gradient applies to images")
     if modality == "audio" and (fps is not None or size is not None or crf is not None):
         raise click.UsageError("--fps, --size and --crf apply to video; audio takes --rate or --scale")
-    if modality == "video" and rate is not None:
-        raise click.UsageError("--rate applies to audio; video takes --fps, --scale or --size")
+    if modality == "video" and (rate is not None or start is not None or duration is not None):
+        raise click.UsageError("--rate, --start and --duration apply to audio; video takes --fps, --scale or --size")
     if rate is not None and scale is not None:
         raise click.UsageError("use either --rate or --scale, not both")
     target = output if output else str(default_output(file, header, rate, fps, scale, size))
@@ -110,8 +111,10 @@ def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps,
 
         fmt = audio_format(out)
         check_output(out, force)
-        samples, out_rate = decode_audio(checked, rate, scale, device=device, force=force, resample=resample)
-        notices = resample_notices("audio", rendering(resample, (header["signal"]["samples"],), samples.shape[:1]) == "classic")
+        samples, out_rate = decode_audio(checked, rate, scale, device=device, force=force, resample=resample, start=start, duration=duration)
+        resampled = out_rate != header["signal"]["sample_rate"] or (scale is not None and scale != 1)
+        notices = resample_notices("audio", resampled and (start is not None or duration is not None or bool(checked.segments)
+                                                         or rendering(resample, (header["signal"]["samples"],), samples.shape[:1]) == "classic"))
         files.write_atomic(out, encode_audio_bytes(samples, out_rate, fmt, header["signal"]["subtype"]), force=force)
         facts = {"output": str(out), "samples": int(samples.shape[0]), "sample_rate": out_rate,
                  "channels": int(samples.shape[1]), "bytes": out.stat().st_size}

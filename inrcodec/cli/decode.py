@@ -20,6 +20,8 @@ from .options import RESAMPLE_HELP, check_output, default_decode_name, echo_noti
               help="Resize factor, e.g. 2, 0.5, 3.7 (video: frame size; audio: number of samples and rate).")
 @click.option("--size", help="Exact output size WxH (images, video frames).")
 @click.option("--rate", type=click.IntRange(1, 1_000_000), help="Audio: output sample rate in Hz, same duration (e.g. 48000).")
+@click.option("--start", type=click.FloatRange(min=0), help="Audio: start this many seconds in.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Audio: decode this many seconds.")
 @click.option("--fps", help="Video: output frame rate, e.g. 50, 29.97 or 30000/1001; frames = round(duration x fps).")
 @click.option("--crf", type=click.IntRange(0, 63), help="Video: encoder quality for MP4/MOV/MKV (H.264, 0..51) and WebM (VP9, 0..63); "
               "lower is better (default 18).")
@@ -30,7 +32,7 @@ from .options import RESAMPLE_HELP, check_output, default_decode_name, echo_noti
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def decode(file, output, scale, size, rate, fps, crf, resample, gradient, device, force, quiet, as_json):
+def decode(file, output, scale, size, rate, start, duration, fps, crf, resample, gradient, device, force, quiet, as_json):
     """Render a .spdr FILE at native size or any other (audio: any rate; video: any frame rate and size)."""
     import numpy as np
 
@@ -47,9 +49,9 @@ def decode(file, output, scale, size, rate, fps, crf, resample, gradient, device
         from .av import decode_av
 
         return decode_av(file, checked, output, scale=scale, size=size, rate=rate, fps=fps, crf=crf, gradient=gradient,
-                         device=device, force=force, quiet=quiet, as_json=as_json, resample=resample)
-    if rate is not None or fps is not None or crf is not None:
-        raise click.UsageError("--rate applies to audio, --fps and --crf to video; images take --scale or --size")
+                         device=device, force=force, quiet=quiet, as_json=as_json, resample=resample, start=start, duration=duration)
+    if rate is not None or fps is not None or crf is not None or start is not None or duration is not None:
+        raise click.UsageError("--rate, --start and --duration apply to audio, --fps and --crf to video; images take --scale or --size")
     out = Path(output) if output else default_decode_name(file, scale, size, gradient)
     fmt = save_format(out)
     check_output(out, force)

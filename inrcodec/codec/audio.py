@@ -14,6 +14,7 @@ import torch
 
 from ..errors import SpdrError
 from ..format.limits import CheckedFile
+from ..media.audio import select_range
 from ..media.resample import rendering, swresample
 from ..metrics import psnr, rho_ag, snr
 from ..signal import Signal
@@ -36,63 +37,66 @@ def half_up(x: Fraction | float) -> int:
     return int(math.floor(x + Fraction(1, 2) if isinstance(x, Fraction) else x + 0.5))
 
 
-def audio_grid(header: dict, rate: int | None = None, scale: float | None = None) -> tuple[int, int]:
-    """(samples, sample rate) to render: same duration at `rate` Hz, or `scale` times the samples."""
-    sig = header["signal"]
-    n, sr = int(sig["samples"]), int(sig["sample_rate"])
+def _grid_for(samples: int, sr: int, rate: int | None, scale: float | None) -> tuple[int, int]:
     if rate is not None and scale is not None:
         raise SpdrError("use either --rate or --scale, not both")
     if rate is not None:
-        return max(1, half_up(Fraction(n * int(rate), sr))), int(rate)
+        return max(1, half_up(Fraction(samples * int(rate), sr))), int(rate)
     if scale is not None:
-        return max(1, half_up(n * float(scale))), max(1, half_up(sr * float(scale)))
-    return n, sr
+        return max(1, half_up(samples * float(scale))), max(1, half_up(sr * float(scale)))
+    return samples, sr
+
+
+def audio_grid(header: dict, rate: int | None = None, scale: float | None = None) -> tuple[int, int]:
+    """(samples, sample rate) to render: same duration at `rate` Hz, or `scale` times the samples."""
+    sig = header["signal"]
+    return _grid_for(int(sig["samples"]), int(sig["sample_rate"]), rate, scale)
 
 
 def decode_audio(checked: CheckedFile, rate: int | None = None, scale: float | None = None,
-                 device: torch.device = torch.device("cpu"), force: bool = False, resample: str = "auto") -> tuple[np.ndarray, int]:
+                 device: torch.device = torch.device("cpu"), force: bool = False, resample: str = "auto",
+                 start: float | None = None, duration: float | None = None) -> tuple[np.ndarray, int]:
     """(float32 samples (n, channels) at the original level, sample rate).
 
     resample (media/resample.py `rendering`): at another rate, "classic" (the auto default) renders the
     native samples and resamples them with libswresample; "network" evaluates the network at every
-    output sample's timestamp.
+    output sample's timestamp. start/duration (seconds) pick a range: of a segmented file (format
+    1.4) only the segments that overlap it are rendered; a range is resampled classically.
     """
     header = checked.header
-    n, out_rate = audio_grid(header, rate, scale)
+    total, sr = int(header["signal"]["samples"]), int(header["signal"]["sample_rate"])
+    first, count = (0, total) if start is None and duration is None else select_range(total, sr, start, None, duration, "audio")
+    n, out_rate = _grid_for(count, sr, rate, scale)
     check_output_size("audio", (n,), force)
-    if checked.segments:
-        return _decode_segments(checked, n, out_rate, device, resample), out_rate
+    if checked.segments or count != total:
+        if n != count and rendering(resample, (count,), (n,)) == "network":
+            raise SpdrError("--resample network renders one network over the whole clip: not with --start/--duration "
+                            "or a segmented file (each segment its own network); use --resample classic")
+        samples = _native_range(checked, first, count, device)
+        if n == count:
+            return samples, out_rate
+        peak = max(float(np.max(np.abs(f.header["values"]["scale"]))) for f in checked.segments or (checked,))
+        return np.clip(swresample(samples, sr, out_rate, n), -peak, peak), out_rate  # no boundary is a resampling edge
     model = load_model(header, checked.tensors)
-    native = int(header["signal"]["samples"])
-    if rendering(resample, (native,), (n,)) == "classic":
+    if rendering(resample, (total,), (n,)) == "classic":
         sc, off = (np.asarray(header["values"][k], dtype=np.float32) for k in ("scale", "offset"))
-        samples = swresample(render(model, header, (native,), device=device), int(header["signal"]["sample_rate"]), out_rate, n)
+        samples = swresample(render(model, header, (total,), device=device), sr, out_rate, n)
         return np.clip(samples, off - sc, off + sc), out_rate  # never beyond the stored amplitude, as the network's own render
     return render(model, header, (n,), device=device), out_rate
 
 
-def render_segments(checked: CheckedFile, first: int = 0, stop: int | None = None,
-                    device: torch.device = torch.device("cpu")) -> np.ndarray:
-    """The native samples of segments first..stop-1 of a segmented file (format 1.4), one after another."""
+def _native_range(checked: CheckedFile, first: int, count: int, device: torch.device) -> np.ndarray:
+    """Native samples first..first+count-1: of a segmented file, rendered from the segments that overlap them only."""
+    pieces = checked.segments or (checked,)
+    starts = checked.starts or (0,)
     parts = []
-    for inner in checked.segments[first:stop]:
-        model = load_model(inner.header, inner.tensors)
-        parts.append(render(model, inner.header, (int(inner.header["signal"]["samples"]),), device=device))
+    for inner, begin in zip(pieces, starts, strict=True):
+        length = int(inner.header["signal"]["samples"])
+        if begin + length <= first or begin >= first + count:
+            continue
+        samples = render(load_model(inner.header, inner.tensors), inner.header, (length,), device=device)
+        parts.append(samples[max(0, first - begin):first + count - begin])
     return np.concatenate(parts)
-
-
-def _decode_segments(checked: CheckedFile, n: int, out_rate: int, device: torch.device, resample: str) -> np.ndarray:
-    """A segmented file's samples at n samples / out_rate Hz: every segment at its native rate, joined, then
-    resampled as a whole (libswresample), so that no segment boundary is a resampling edge."""
-    native = int(checked.header["signal"]["samples"])
-    if n != native and rendering(resample, (native,), (n,)) == "network":
-        raise SpdrError("--resample network renders one network over the whole clip; this file is segmented "
-                        "(each segment its own network): use --resample classic")
-    samples = render_segments(checked, device=device)
-    if n == native:
-        return samples
-    peak = max(float(np.max(np.abs(s.header["values"]["scale"]))) for s in checked.segments)
-    return np.clip(swresample(samples, int(checked.header["signal"]["sample_rate"]), out_rate, n), -peak, peak)
 
 
 def measure_audio(signal: Signal, checked: CheckedFile, device: torch.device) -> dict:
