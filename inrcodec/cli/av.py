@@ -111,10 +111,12 @@ def decode_av(file: str, checked, output: str | None, *, scale, size, rate, fps,
 
         fmt = audio_format(out)
         check_output(out, force)
-        samples, out_rate = decode_audio(checked, rate, scale, device=device, force=force, resample=resample, start=start, duration=duration)
+        samples, out_rate = decode_audio(checked, rate, scale, device=device, force=force, resample=resample,
+                                         start=start, duration=duration)
         resampled = out_rate != header["signal"]["sample_rate"] or (scale is not None and scale != 1)
-        notices = resample_notices("audio", resampled and (start is not None or duration is not None or bool(checked.segments)
-                                                         or rendering(resample, (header["signal"]["samples"],), samples.shape[:1]) == "classic"))
+        ranged = start is not None or duration is not None or bool(checked.segments)  # always resampled classically
+        classic = ranged or rendering(resample, (header["signal"]["samples"],), samples.shape[:1]) == "classic"
+        notices = resample_notices("audio", resampled and classic)
         files.write_atomic(out, encode_audio_bytes(samples, out_rate, fmt, header["signal"]["subtype"]), force=force)
         facts = {"output": str(out), "samples": int(samples.shape[0]), "sample_rate": out_rate,
                  "channels": int(samples.shape[1]), "bytes": out.stat().st_size}
