@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 
 from . import files
-from .errors import MediaError, OutputExistsError
+from .errors import MediaError, OutputExistsError, OutputTooLargeError
 from .format import container
 from .format.limits import CheckedFile, read_checked
 
 Source = bytes | bytearray | memoryview | str | os.PathLike | CheckedFile
+STACKED_VIDEO_BYTES = 1 << 30  # decode() of a video returns one array: above this it refuses (decode_frames() streams)
 
 
 def _source_signal(source: Any, partial: bool = False, **selection):
@@ -137,7 +138,12 @@ def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | N
     if modality == "video":
         if rate is not None:
             raise MediaError("rate applies to audio; use fps, scale or size for video")
-        return np.stack(list(decode_frames(checked, scale, size, fps=fps, device=device, force=force, resample=resample)))
+        video = open_video(checked, scale, size, fps=fps, device=device, force=force, resample=resample)
+        held = int(np.prod(video.shape)) * 3
+        if held > STACKED_VIDEO_BYTES and not force:  # one array of every frame: stream with decode_frames() instead
+            raise OutputTooLargeError(f"decode() would hold {held / 2**30:.1f} GiB of frames in one array; "
+                                      f"iterate decode_frames() to stream them, or pass force=True")
+        return np.stack(list(decode_frames(video)))
     if rate is not None or fps is not None:
         raise MediaError("rate applies to audio and fps to video; use scale or size for images")
     from .codec.image import decode_image

@@ -134,3 +134,17 @@ def test_bits_setting_is_honoured():
     bits6 = {t["bits"] for t in r6.header["quant"]["tensors"].values()}
     assert bits16 == {16} and 6 in bits6
     assert r6.bytes < r16.bytes
+
+
+def test_decode_of_a_video_too_large_for_one_array_refuses_and_points_to_decode_frames(monkeypatch):
+    from attackgen import attack_generator
+
+    import inrcodec.api
+
+    video = attack_generator().bases()["video-ts"].data  # 4 frames of 5x3
+    assert inrcodec.decode(video).shape == (4, 3, 5, 3)
+    monkeypatch.setattr(inrcodec.api, "STACKED_VIDEO_BYTES", 4 * 3 * 5 * 3 - 1)
+    with pytest.raises(inrcodec.errors.OutputTooLargeError, match="iterate decode_frames"):
+        inrcodec.decode(video)
+    assert inrcodec.decode(video, force=True).shape == (4, 3, 5, 3)
+    assert len(list(inrcodec.decode_frames(video))) == 4  # streaming has no such limit
