@@ -86,12 +86,23 @@ def _paths(node, prefix=()):
             yield from _paths(value, (*prefix, i))
 
 
-@FUZZ
-@given(st.sampled_from(BASES), st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]),
-                                                  st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
-       st.booleans())
-def test_byte_mutations(base, ops, fix_crc):
-    data = bytearray(base.data)
+def mutated_json(header: dict, data) -> dict:
+    """A copy of `header` with one key (at any depth) deleted or set to a drawn JSON value."""
+    header = copy.deepcopy(header)
+    path = data.draw(st.sampled_from([p for p in _paths(header) if p]))
+    node = header
+    for key in path[:-1]:
+        node = node[key]
+    if data.draw(st.booleans()) and isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node[path[-1]] = data.draw(json_values)
+    return header
+
+
+def mutate(original: bytes, ops: list[tuple[str, int, int]], fix_crc: bool) -> tuple[bytes, bool]:
+    """The bytes after the edit operations, and whether their CRC was then made valid again."""
+    data = bytearray(original)
     for op, pos, value in ops:
         if not data:
             break
@@ -109,23 +120,22 @@ def test_byte_mutations(base, ops, fix_crc):
     fix = fix_crc and len(data) >= 4
     if fix:
         data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
-    decode_path(bytes(data), must_refuse=not fix and bytes(data) != base.data)
+    return bytes(data), fix
+
+
+@FUZZ
+@given(st.sampled_from(BASES), st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]),
+                                                  st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
+       st.booleans())
+def test_byte_mutations(base, ops, fix_crc):
+    data, fix = mutate(base.data, ops, fix_crc)
+    decode_path(data, must_refuse=not fix and data != base.data)
 
 
 @FUZZ
 @given(st.sampled_from(BASES), st.data())
 def test_header_mutations_behind_a_valid_crc(base, data):
-    header = copy.deepcopy(base.header)
-    paths = [p for p in _paths(header) if p]
-    path = data.draw(st.sampled_from(paths))
-    node = header
-    for key in path[:-1]:
-        node = node[key]
-    if data.draw(st.booleans()) and isinstance(node, dict):
-        del node[path[-1]]
-    else:
-        node[path[-1]] = data.draw(json_values)
-    decode_path(reframe(base, header))
+    decode_path(reframe(base, mutated_json(base.header, data)))
 
 
 @FUZZ
@@ -220,40 +230,14 @@ def test_the_segmented_base_passes_the_decode_path():
 @given(st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255)),
                 min_size=1, max_size=4), st.booleans())
 def test_segmented_byte_mutations(ops, fix_crc):
-    data = bytearray(SEGMENTED)
-    for op, pos, value in ops:
-        if not data:
-            break
-        i = pos % len(data)
-        if op == "flip":
-            data[i] ^= 1 << (value % 8)
-        elif op == "set":
-            data[i] = value
-        elif op == "cut":
-            del data[i:]
-        elif op == "insert":
-            data[i:i] = bytes([value]) * (1 + value % 16)
-        else:
-            del data[i:i + 1 + value % 64]
-    fix = fix_crc and len(data) >= 4
-    if fix:
-        data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
-    decode_path(bytes(data), must_refuse=not fix and bytes(data) != SEGMENTED)
+    data, fix = mutate(SEGMENTED, ops, fix_crc)
+    decode_path(data, must_refuse=not fix and data != SEGMENTED)
 
 
 @FUZZ
 @given(st.data())
 def test_segment_table_mutations_behind_a_valid_crc(data):
-    header = copy.deepcopy(SEGMENTED_HEADER)
-    path = data.draw(st.sampled_from([p for p in _paths(header) if p]))
-    node = header
-    for key in path[:-1]:
-        node = node[key]
-    if data.draw(st.booleans()) and isinstance(node, dict):
-        del node[path[-1]]
-    else:
-        node[path[-1]] = data.draw(json_values)
-    decode_path(GEN._segmented(header, SEGMENTS))
+    decode_path(GEN._segmented(mutated_json(SEGMENTED_HEADER, data), SEGMENTS))
 
 
 @FUZZ
