@@ -27,14 +27,15 @@ def _source_signal(source: Any, partial: bool = False, **selection):
     from .media import load
     from .media.audio import AudioSource
     from .media.image import array_to_signal
+    from .media.video import VideoSource
     from .signal import Signal
 
-    if isinstance(source, (Signal, AudioSource)):
+    if isinstance(source, (Signal, AudioSource, VideoSource)):
         return source
     if isinstance(source, np.ndarray):
         return array_to_signal(source)
     if isinstance(source, (str, os.PathLike)):
-        return load(source, partial=partial, lazy_audio=True, **selection)
+        return load(source, partial=partial, lazy=True, **selection)
     if any(v is not None for v in selection.values()):
         raise MediaError("start, frames and duration select a range of a file: pass a path")
     raise MediaError(f"cannot encode a {type(source).__name__}: pass a path, a numpy array or a Signal")
@@ -56,27 +57,26 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     the frames that decode. Returns an EncodeResult with the bytes, the metrics measured by decoding
     them, and `notices`: one line for each place where the encoder did other than asked (a clamped
     width, minibatches, eager mode after a compile failure, an early stop, a budget not filled, the
-    frames kept of a video that ends early). An audio file longer than `segment` seconds (default 4;
-    0: never) is read and fitted segment by segment and written as format 1.4; `announce(line)`, if
-    given, hears how many segments before fitting starts.
+    frames kept of a video that ends early). An audio or video file longer than `segment` seconds
+    (default 4; 0: never) is read and fitted segment by segment and written as format 1.4;
+    `announce(line)`, if given, hears how many segments before fitting starts.
     """
     from .codec.presets import EncodeConfig
+    from .signal import Signal
 
     if output is not None and Path(output).exists() and not force:
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     config = EncodeConfig(**settings)
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
-    from .media.audio import AudioSource
-
-    if isinstance(signal, AudioSource):  # a file read segment by segment when it is long (format 1.4)
+    if not isinstance(signal, Signal):  # an audio or video file, read segment by segment when it is long (format 1.4)
         from .codec.segments import encode_segments, needs_segments
 
-        if config.segment and config.engine("audio") == "mlp" and config.bpp is None and needs_segments(signal, config.segment):
+        if config.segment and config.engine(signal.modality) == "mlp" and config.bpp is None and needs_segments(signal, config.segment):
             result = encode_segments(signal, config, progress, config.segment, announce)
             if output is not None:
                 files.write_atomic(output, result.data, force=force)
             return result
-        signal = signal.signal()
+        signal = signal.signal() if signal.modality == "audio" else next(signal.chunks(None))
     engine = config.engine(signal.modality)
     if engine == "grid" and config.plain_settings() and config.bpp is None:
         raise ValueError(f"{', '.join(config.plain_settings())}: settings of the plain network (arch mlp), not of the latent-grid engine")

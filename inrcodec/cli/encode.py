@@ -66,7 +66,7 @@ def encode(image, output, start, frames, duration, partial, force, quiet, as_jso
         raise click.UsageError("--bpp chooses the network itself: use either --bpp or --width/--bits")
     out = out_path(image, output, ".spdr")
     check_output(out, force)
-    signal = load(image, start=start, frames=frames, duration=duration, partial=partial, lazy_audio=True)
+    signal = load(image, start=start, frames=frames, duration=duration, partial=partial, lazy=True)
     if not as_json:
         click.echo(f"encoding {image} as {describe_signal(signal)}")
     reporter = ProgressReporter(quiet=quiet or as_json)

@@ -29,7 +29,8 @@ def info(file, as_json):
     click.echo(f"  {h['modality']}: " + ", ".join(f"{k} {v}" for k, v in sig.items()))
     if "segments" in h:
         lengths = [n for n, _ in h["segments"]]
-        click.echo(f"  segments: {len(lengths)}, {min(lengths)}..{max(lengths)} samples each, one network each")
+        unit = "samples" if h["modality"] == "audio" else "frames"
+        click.echo(f"  segments: {len(lengths)}, {min(lengths)}..{max(lengths)} {unit} each, one network each")
     click.echo(f"  network{' (first segment)' if 'segments' in h else ''}: {arch['activation']} ({arch['damping']}), "
                f"width {arch['width']}, depth {arch['depth']}, {facts['params']} params{' in all' if 'segments' in h else ''}")
     bits = sorted({t["bits"] for t in first["quant"]["tensors"].values()})

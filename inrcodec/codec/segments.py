@@ -1,4 +1,4 @@
-"""Long audio as segments (format 1.4): read, fitted and packed one segment at a time.
+"""Long audio and video as segments (format 1.4): read, fitted and packed one segment at a time.
 
 Why: one network over a whole song grows with its samples, and so do its memory and fitting time
 (a 10-minute file had no estimate and would have taken hours). Cut into segments of about
@@ -13,19 +13,23 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from fractions import Fraction
 
 import numpy as np
 
 from .._version import __version__
 from ..format import container
 from ..media.audio import AudioSource
+from ..media.video import VideoSource
 from ..metrics import psnr_from_mse
+from ..signal import Signal
 from .encode import Progress, encode_signal
 from .presets import EncodeConfig
 from .result import EncodeResult
 
 SEGMENT_SECONDS = 4.0  # the issue's 1-4 s: long enough for a network to pay for itself, short enough to seek
+SEGMENT_VALUES = 1 << 25  # pixels per video segment at most (33.5 M: 16 frames of 1080p)
 _clock = time.perf_counter  # the encode's wall clock (a test's fake clock replaces it here only)
 
 
@@ -37,49 +41,82 @@ def segment_lengths(samples: int, rate: int, seconds: float = SEGMENT_SECONDS) -
     return [base + 1] * extra + [base] * (count - extra)
 
 
-def needs_segments(source: AudioSource, seconds: float = SEGMENT_SECONDS) -> bool:
-    return len(segment_lengths(source.meta["samples"], source.meta["sample_rate"], seconds)) > 1
+def segment_frames(meta: dict, seconds: float = SEGMENT_SECONDS) -> int:
+    """Frames per video segment: about `seconds` (segment_lengths over the declared frames), and at most
+    SEGMENT_VALUES pixels so that one segment's samples and coordinates stay well under a few GB."""
+    fps = Fraction(*meta["fps"])
+    per = segment_lengths(int(meta["frames"]), max(1, round(float(fps))), seconds)[0] if float(fps) >= 1 else 1
+    return max(1, min(per, SEGMENT_VALUES // max(1, meta["height"] * meta["width"])))
 
 
-def encode_segments(source: AudioSource, config: EncodeConfig, progress: Progress | None = None,
+def _plan(source: AudioSource | VideoSource, seconds: float) -> tuple[int, float, int | list[int]]:
+    """(segments expected, seconds each, and the audio segments' lengths or the frames per video segment)."""
+    meta = source.meta
+    if source.modality == "audio":
+        lengths = segment_lengths(meta["samples"], meta["sample_rate"], seconds)
+        return len(lengths), lengths[0] / meta["sample_rate"], lengths
+    per = segment_frames(meta, seconds)
+    return -(-int(meta["frames"]) // per), float(per / Fraction(*meta["fps"])), per
+
+
+def _signals(source: AudioSource | VideoSource, cut: int | list[int]) -> Iterator[Signal]:
+    """The segments' Signals in order, each read (decoded) only when asked for."""
+    if isinstance(cut, int):
+        yield from source.chunks(cut)
+        return
+    first = 0
+    for n in cut:
+        yield source.signal(first, n)
+        first += n
+
+
+def needs_segments(source: AudioSource | VideoSource, seconds: float = SEGMENT_SECONDS) -> bool:
+    """Whether the selection is longer than one segment."""
+    return _plan(source, seconds)[0] > 1
+
+
+def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, progress: Progress | None = None,
                     seconds: float = SEGMENT_SECONDS, announce: Callable[[str], None] | None = None) -> EncodeResult:
     """Encode `source` segment by segment and pack the segments as one format 1.4 file.
 
     announce: called once, before any fitting, with a line saying how many segments and (under
-    --time) how long. The result's PSNR and SNR are over the whole clip, from each segment's error
-    measured on its decoded bytes; rho_AG, a whole-spectrum measure, is not combined (nan)."""
-    lengths = segment_lengths(source.meta["samples"], source.meta["sample_rate"], seconds)
+    --time) how long. The result's PSNR (and audio's SNR) are over the whole clip, from each segment's
+    error measured on its decoded bytes; rho_AG, a whole-spectrum measure, is not combined (nan)."""
+    expected, each, cut = _plan(source, seconds)
+    about = "" if source.modality == "audio" else "about "
     if announce is not None:
         bound = f", at most {config.time_limit:.0f} s in all (--time)" if config.time_limit else ""
-        announce(f"{len(lengths)} segments of about {lengths[0] / source.meta['sample_rate']:.2f} s, fitted one after another{bound}")
+        announce(f"{about}{expected} segments of about {each:.2f} s, fitted one after another{bound}")
     start = _clock()
     parts: list[bytes] = []
     results: list[EncodeResult] = []
+    lengths: list[int] = []
     err = energy = float_err = 0.0
-    first = 0
-    for k, length in enumerate(lengths):
-        signal = source.signal(first, length)
+    for k, signal in enumerate(_signals(source, cut)):
         budget = None
         if config.time_limit is not None:
-            budget = max(0.05, (config.time_limit - (_clock() - start)) / (len(lengths) - k))
+            budget = max(0.05, (config.time_limit - (_clock() - start)) / max(1, expected - k))
         seg_config = dataclasses.replace(config, time_limit=budget, seed=config.seed + k)
-        label = f"segment {k + 1}/{len(lengths)}"
+        label = f"segment {k + 1}/{about}{expected}"
         report = None if progress is None else (lambda phase, s, n, loss, t, label=label: progress(f"{label} {phase}", s, n, loss, t))
         result = encode_signal(signal, seg_config, report)
-        samples = length * signal.channels
-        seg_energy = float(np.sum(np.square(signal.data, dtype=np.float64)))
-        energy += seg_energy
-        err += 4 * 10 ** (-result.psnr_db / 10) * samples
-        float_err += 4 * 10 ** (-result.float_psnr_db / 10) * samples
+        length = signal.grid_shape[0]
+        energy += float(np.sum(np.square(signal.data, dtype=np.float64)))
+        err += 4 * 10 ** (-result.psnr_db / 10) * length
+        float_err += 4 * 10 ** (-result.float_psnr_db / 10) * length
         parts.append(result.data)
         results.append(result)
-        first += length
-    total = source.meta["samples"] * results[0].header["signal"]["channels"]
-    header = {"modality": "audio", "signal": dict(source.meta), "segments": [[n, len(p)] for n, p in zip(lengths, parts, strict=True)],
-              "encoder": {"tool": f"spdr {__version__}", "preset": config.preset, "seed": config.seed,
-                          "segment_seconds": seconds}}
+        lengths.append(length)
+    total = sum(lengths)
+    key = "samples" if source.modality == "audio" else "frames"
+    header = {"modality": source.modality, "signal": {**results[0].header["signal"], key: total},
+              "segments": [[n, len(p)] for n, p in zip(lengths, parts, strict=True)],
+              "encoder": {"tool": f"spdr {__version__}", "preset": config.preset, "seed": config.seed, "segment_seconds": seconds}}
     data = container.pack_segmented(header, parts)
     notices = list(dict.fromkeys([n for r in results for n in r.notices]))
+    per_sample = energy / (total * signal.channels * (1 if source.modality == "audio" else signal.grid_shape[1] * signal.grid_shape[2]))
+    snr = None if source.modality != "audio" else (10 * math.log10(per_sample / (err / total)) if err > 0 else math.inf)
+    frames = None if source.modality != "video" else [p for r in results for p in r.frame_psnr_db]
     return EncodeResult(data, header, sum(r.steps for r in results), _clock() - start, sum(r.params for r in results),
                         psnr_from_mse(float_err / total), psnr_from_mse(err / total), math.nan, results[0].resolved,
-                        10 * math.log10(energy / err) if err > 0 else math.inf, None, notices)
+                        snr, frames, notices)

@@ -74,24 +74,43 @@ def iter_frames(model: nn.Module, header: dict, shape: tuple[int, int, int], dev
         yield from block.reshape(f1 - f0, h, w, 3)
 
 
-def iter_blended_frames(model: nn.Module, header: dict, shape: tuple[int, int, int], fps: Fraction,
-                        device: torch.device) -> Iterator[np.ndarray]:
-    """The classic rendering: native frames from the network, blended in time at each output frame's
-    timestamp and resized with Lanczos; at most two native frames are held."""
-    n, h, w = (int(header["signal"][k]) for k in ("frames", "height", "width"))
-    native_fps = Fraction(*header["signal"]["fps"])
-    cache: dict[int, np.ndarray] = {}
+class NativeFrames:
+    """Float frames (h, w, 3) of a file's native grid by index, from its network or, for a segmented file
+    (format 1.4), from the network of the segment holding the frame; the last two frames are kept."""
 
-    def native_frame(k: int) -> np.ndarray:
-        if k not in cache:
-            for old in [i for i in cache if i < k - 1]:
-                del cache[old]
+    def __init__(self, checked: CheckedFile, device: torch.device):
+        self.pieces = list(zip(checked.starts, checked.segments, strict=True)) if checked.segments else [(0, checked)]
+        self.device = device
+        self.cache: dict[int, np.ndarray] = {}
+        self.loaded: tuple[int, nn.Module] | None = None  # one segment's network at a time
+
+    def _network(self, index: int) -> nn.Module:
+        if self.loaded is None or self.loaded[0] != index:
+            inner = self.pieces[index][1]
+            self.loaded = (index, load_model(inner.header, inner.tensors))
+        return self.loaded[1]
+
+    def __call__(self, k: int) -> np.ndarray:
+        if k not in self.cache:
+            for old in [i for i in self.cache if i < k - 1]:
+                del self.cache[old]
+            index = max(i for i, (start, _) in enumerate(self.pieces) if start <= k)
+            start, inner = self.pieces[index]
+            header = inner.header
+            n, h, w = (int(header["signal"][key]) for key in ("frames", "height", "width"))
+            j = k - start
             frame = np.empty((h * w, 3), dtype=np.float32)
-            for s, e, chunk in iter_render(model, header, (n, h, w), k * h * w, (k + 1) * h * w, device):
-                frame[s - k * h * w:e - k * h * w] = chunk
-            cache[k] = frame.reshape(h, w, 3)
-        return cache[k]
+            for s, e, chunk in iter_render(self._network(index), header, (n, h, w), j * h * w, (j + 1) * h * w, self.device):
+                frame[s - j * h * w:e - j * h * w] = chunk
+            self.cache[k] = frame.reshape(h, w, 3)
+        return self.cache[k]
 
+
+def iter_blended_frames(native_frame: NativeFrames, header: dict, shape: tuple[int, int, int], fps: Fraction) -> Iterator[np.ndarray]:
+    """The classic rendering: native frames from the network(s), blended in time at each output frame's
+    timestamp and resized with Lanczos; at most two native frames are held (a segment boundary is no edge)."""
+    n = int(header["signal"]["frames"])
+    native_fps = Fraction(*header["signal"]["fps"])
     for a, b, weight in blend_positions(n, native_fps, shape[0], fps):
         frame = native_frame(a) if weight == 0.0 else (1.0 - weight) * native_frame(a) + weight * native_frame(b)
         yield lanczos(to_pixels(frame, 8), shape[1], shape[2])
@@ -112,14 +131,26 @@ class VideoDecode:
         self.shape, self.fps = video_grid(checked.header, fps, scale, size)
         check_output_size("video", self.shape, force)
         self.rendering = rendering(resample, native_shape(checked.header), self.shape)
-        self.model = load_model(checked.header, checked.tensors)
+        if checked.segments and self.rendering == "network" and self.shape[0] != checked.header["signal"]["frames"]:
+            raise SpdrError("--resample network renders one network over the whole clip: not at another frame rate of a "
+                            "segmented file (each segment its own network); use --resample classic")
+        self.checked = checked
+        self.model = None if checked.segments else load_model(checked.header, checked.tensors)
         self.device = device
 
     def frames(self) -> Iterator[np.ndarray]:
         """uint8 RGB frames (h, w, 3), one at a time."""
         if self.rendering == "classic":
-            return iter_blended_frames(self.model, self.header, self.shape, self.fps, self.device)
-        return iter_frames(self.model, self.header, self.shape, self.device)
+            return iter_blended_frames(NativeFrames(self.checked, self.device), self.header, self.shape, self.fps)
+        if self.model is not None:
+            return iter_frames(self.model, self.header, self.shape, self.device)
+        return self._segment_frames()
+
+    def _segment_frames(self) -> Iterator[np.ndarray]:
+        """A segmented file's frames at the native frame count, each segment's network at the output frame size."""
+        for inner in self.checked.segments:
+            n = int(inner.header["signal"]["frames"])
+            yield from iter_frames(load_model(inner.header, inner.tensors), inner.header, (n, *self.shape[1:]), self.device)
 
 
 def measure_video(signal: Signal, checked: CheckedFile, device: torch.device) -> dict:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import FormatError, NetworkError, PayloadError, TensorMismatch
 from . import container, geometry
+from .header import TIME_KEYS
 
 __all__ = [
     "F32_MAX",
@@ -124,7 +125,7 @@ class CheckedFile:
     version: str
     file_bytes: int
     segments: tuple[CheckedFile, ...] = ()  # format 1.4: each segment's checked file, in time order (no tensors here)
-    starts: tuple[int, ...] = ()  # the first sample of each segment
+    starts: tuple[int, ...] = ()  # the first sample (audio) or frame (video) of each segment
 
 
 def read_checked(data: bytes) -> CheckedFile:
@@ -143,7 +144,7 @@ def read_checked(data: bytes) -> CheckedFile:
             inner = _read_one(part)
         except FormatError as e:
             raise type(e)(f"segment {i}: {e}") from None
-        expected = {**header["signal"], "samples": length}
+        expected = {**header["signal"], TIME_KEYS[header["modality"]][0]: length}
         if inner.header["modality"] != header["modality"] or inner.header["signal"] != expected:
             raise PayloadError(f"segment {i}: its signal differs from the segment table's "
                                f"({inner.header['modality']} {inner.header['signal']}, table: {expected})")

@@ -11,6 +11,7 @@ from ..signal import Signal
 
 if TYPE_CHECKING:
     from .audio import AudioSource
+    from .video import VideoSource
 
 
 def check_input(path: str | os.PathLike) -> Path:
@@ -26,14 +27,14 @@ def check_input(path: str | os.PathLike) -> Path:
 
 
 def load(path: str | os.PathLike, start: float | None = None, frames: int | None = None,
-         duration: float | None = None, partial: bool = False, lazy_audio: bool = False) -> Signal | AudioSource:
+         duration: float | None = None, partial: bool = False, lazy: bool = False) -> Signal | AudioSource | VideoSource:
     """Load an image, audio clip or video, choosing the modality from the content (media/sniff.py).
 
     start/frames/duration select a range of a video (audio: start and duration only). A video
     whose stream ends before its declared frames is refused unless `partial` (then the Signal's
-    notices name the frames kept); for audio and images `partial` changes nothing. lazy_audio: an
-    audio file comes back as an AudioSource (checked, its range selected, no samples read), which
-    api.encode reads segment by segment when it is long.
+    notices name the frames kept); for audio and images `partial` changes nothing. lazy: an audio
+    or video file comes back as an AudioSource or VideoSource (checked, its range selected, nothing
+    decoded), which api.encode reads segment by segment when it is long.
     """
     p = check_input(path)
     from .sniff import sniff
@@ -44,10 +45,12 @@ def load(path: str | os.PathLike, start: float | None = None, frames: int | None
             raise MediaError(f"{p.name} is audio: --frames applies to video; use --duration")
         from .audio import load_audio, open_audio
 
-        return open_audio(p, start=start, duration=duration) if lazy_audio else load_audio(p, start=start, duration=duration)
+        return open_audio(p, start=start, duration=duration) if lazy else load_audio(p, start=start, duration=duration)
     if kind == "video":
-        from .video import load_video
+        from .video import load_video, open_video_source
 
+        if lazy:
+            return open_video_source(p, start=start, frames=frames, duration=duration, partial=partial)
         return load_video(p, start=start, frames=frames, duration=duration, partial=partial)
     if start is not None or frames is not None or duration is not None:
         raise MediaError(f"{p.name} is an image: --start, --frames and --duration apply to audio and video")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -93,6 +94,84 @@ def load_video(path: str | os.PathLike, start: float | None = None, frames: int 
     error part way) is refused with a MediaError naming how many frames were read, unless
     `partial`: then the frames that decode are kept and the Signal carries a notice naming them.
     """
+    return next(open_video_source(path, start, frames, duration, partial).chunks(None))
+
+
+@dataclass
+class VideoSource:
+    """A video file's selected frames, opened and checked but not decoded: chunks(n) decodes them n at a time.
+
+    meta is the header's "signal" object with the frame count the container declares for the
+    selection (what decodes may differ; chunks() checks it as load_video does)."""
+
+    path: Path
+    fps: Fraction
+    first: int
+    count: int
+    declared: int
+    counted: bool
+    meta: dict
+    asked: tuple[int | None, float | None, float | None]  # --frames, --duration, --start as given
+    partial: bool = False
+    notices: list[str] = field(default_factory=list)
+    modality: str = "video"
+
+    def chunks(self, n: int | None) -> Iterator[Signal]:
+        """Signals of n consecutive frames (None: all in one), the last one shorter; after the last, the
+        stream's end is checked: a stream that ends early raises MediaError unless partial (then the last
+        Signal and self.notices carry the notice)."""
+        import av
+
+        name = self.path.name
+        frames, duration, start = self.asked
+        out: list[np.ndarray] = []
+        read, error, pending = 0, None, None
+        with av.open(os.fspath(self.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                for i, frame in enumerate(container.decode(stream)):
+                    if i < self.first:
+                        continue
+                    if read >= self.count:
+                        break
+                    rgb = frame.to_ndarray(format="rgb24")
+                    if (len(out) + 1) * rgb.size > MAX_VALUES:
+                        raise MediaError(f"{name}: the selected frames exceed {MAX_VALUES:,} values; "
+                                         "pick fewer with --frames or --duration")
+                    out.append(rgb)
+                    read += 1
+                    if n is not None and len(out) == n:
+                        if pending is not None:
+                            yield pending
+                        pending, out = frames_to_signal(np.stack(out), self.fps), []
+            except av.FFmpegError as e:
+                if not read:
+                    raise MediaError(f"{name}: cannot decode video: {_why(e)}") from e
+                error = _why(e)
+        if not read:
+            if self.first and self.declared > self.first and error is None:
+                raise MediaError(f"{name}: the video stream ends early: no frame decodes from frame {self.first} of {self.declared} "
+                                 f"(--start {start:g} s; damaged or truncated file)")
+            raise MediaError(f"{name}: no frames at --start {start or 0:g} s" if self.first else f"{name}: video has no frames")
+        short = _ends_early(name, self.first, read, self.count, self.declared, self.counted, error)
+        if short is not None:
+            problem, notice = short
+            if not self.partial:
+                raise MediaError(f"{problem}; pass --partial to encode the frames that decode")
+            self.notices.append(notice)
+        else:
+            self.notices += short_range_notice(name, frames, duration, read, float(self.fps), "frames")
+        last = [pending] if pending is not None else []
+        if out:
+            last.append(frames_to_signal(np.stack(out), self.fps))
+        last[-1].notices.extend(self.notices)
+        yield from last
+
+
+def open_video_source(path: str | os.PathLike, start: float | None = None, frames: int | None = None,
+                      duration: float | None = None, partial: bool = False) -> VideoSource:
+    """Open the first video stream and select its frames (--start, --frames/--duration), decoding none."""
     import av
 
     p = Path(path)
@@ -104,7 +183,6 @@ def load_video(path: str | os.PathLike, start: float | None = None, frames: int 
         if not container.streams.video:
             raise MediaError(f"{p.name}: has no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate:
             raise MediaError(f"{p.name}: the video stream has no frame rate")
@@ -113,39 +191,10 @@ def load_video(path: str | os.PathLike, start: float | None = None, frames: int 
         declared, counted = declared_frames(container, stream, fps)
         total = known if known > 0 else MAX_VALUES  # unknown count: select lazily as frames come
         first, count = select_range(total, float(fps), start, frames, duration, "video")
-        out: list[np.ndarray] = []
-        error: str | None = None
-        try:
-            for i, frame in enumerate(container.decode(stream)):
-                if i < first:
-                    continue
-                if len(out) >= count:
-                    break
-                rgb = frame.to_ndarray(format="rgb24")
-                if (len(out) + 1) * rgb.size > MAX_VALUES:
-                    raise MediaError(f"{p.name}: the selected frames exceed {MAX_VALUES:,} values; pick fewer with --frames or --duration")
-                out.append(rgb)
-        except av.FFmpegError as e:
-            if not out:
-                raise MediaError(f"{p.name}: cannot decode video: {_why(e)}") from e
-            error = _why(e)
-    if not out:
-        if first and declared > first and error is None:
-            raise MediaError(f"{p.name}: the video stream ends early: no frame decodes from frame {first} of {declared} "
-                             f"(--start {start:g} s; damaged or truncated file)")
-        raise MediaError(f"{p.name}: no frames at --start {start or 0:g} s" if first else f"{p.name}: video has no frames")
-    notices = []
-    short = _ends_early(p.name, first, len(out), count, declared, counted, error)
-    if short is not None:
-        problem, notice = short
-        if not partial:
-            raise MediaError(f"{problem}; pass --partial to encode the frames that decode")
-        notices.append(notice)
-    if short is None:
-        notices += short_range_notice(p.name, frames, duration, len(out), float(fps), "frames")
-    signal = frames_to_signal(np.stack(out), fps)
-    signal.notices.extend(notices)
-    return signal
+        expected = count if declared <= 0 else max(1, min(count, declared - first))
+        meta = {"frames": expected, "height": int(stream.codec_context.height or 0), "width": int(stream.codec_context.width or 0),
+                "channels": 3, "fps": [fps.numerator, fps.denominator]}
+    return VideoSource(p, fps, first, count, declared, counted, meta, (frames, duration, start), partial)
 
 
 def _ends_early(name: str, first: int, read: int, count: int, declared: int, counted: bool,

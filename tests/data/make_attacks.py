@@ -1050,7 +1050,7 @@ def segmented_cases() -> Iterator[Case]:
         "entry-bytes-past-u32": {"segments": [[30, 2**32]] + good["segments"][1:]},
         "samples-short-of-the-signal": {"signal": {**good["signal"], "samples": 76}},
         "samples-past-the-signal": {"signal": {**good["signal"], "samples": 74}},
-        "video-segments": {"modality": "video"},
+        "video-modality-over-an-audio-signal": {"modality": "video"},
         "image-segments": {"modality": "image"},
         "arch-beside-the-table": {"arch": {}},
         "unknown-top-level-key": {"tracks": 2},
@@ -1077,12 +1077,43 @@ def segmented_cases() -> Iterator[Case]:
         mixed = [parts[0], bad, parts[2]]
         stage = "payload" if error == "PayloadError" else "container"  # info peeks every segment: framing and header
         yield Case(label, _segmented(_table(lengths, mixed), mixed), error.removesuffix("-peek"), stage)
+    yield from _video_segment_cases()
     header, tensors = copy.deepcopy(_header("audio", {"samples": 20, "channels": 1, "sample_rate": 16000, "subtype": "PCM_16"},
                                             _arch("spder", 1, 1, 8, 1, damping="atan"), 1, [100.0], 9, convention="timestamp"))
     tensors["net.1.weight"] = tensors["net.1.weight"][:, :4].copy()
     short = pack_unchecked(header, tensors)
     mixed = [parts[0], short, parts[2]]
     yield Case("segment-weights-of-the-wrong-shape", _segmented(_table(lengths, mixed), mixed), "TensorMismatch", "payload")
+
+
+def _video_file(frames: int, height: int = 3, width: int = 5, seed: int = 20) -> bytes:
+    sig = {"frames": frames, "height": height, "width": width, "channels": 3, "fps": [25, 1]}
+    return pack(*_header("video", sig, _arch("spder", 3, 3, 6, 1), 3, [1.0, 1.0, 1.0], seed, convention="timestamp"))
+
+
+def _video_segment_cases() -> Iterator[Case]:
+    """Segmented video: frames that do not add up, and segments of another frame size or count."""
+    parts = [_video_file(4), _video_file(3, seed=21)]
+    table = {"modality": "video", "signal": {"frames": 7, "height": 3, "width": 5, "channels": 3, "fps": [25, 1]},
+             "segments": [[4, len(parts[0])], [3, len(parts[1])]]}
+    assert container_ok(_segmented(table, parts))
+    yield Case("video-frames-short-of-the-signal", _segmented({**table, "signal": {**table["signal"], "frames": 8}}, parts),
+               "HeaderInvalid")
+    yield Case("video-segment-zero-frames", _segmented({**table, "segments": [[0, len(parts[0])], [7, len(parts[1])]]}, parts),
+               "HeaderInvalid")
+    for label, bad in (("video-segment-of-another-size", _video_file(3, width=6, seed=21)),
+                       ("video-segment-one-frame-short", _video_file(2, seed=21))):
+        mixed = [parts[0], bad]
+        header = {**table, "segments": [[4, len(parts[0])], [3, len(bad)]]}
+        yield Case(label, _segmented(header, mixed), "PayloadError", "payload")
+
+
+def container_ok(data: bytes) -> bool:
+    """The reader accepts `data` (a base built here must be valid for its attacks to mean anything)."""
+    from inrcodec.format import limits as safety
+
+    safety.read_checked(data)
+    return True
 
 
 # --- driver --------------------------------------------------------------------------------------------
