@@ -8,7 +8,8 @@ seconds and the child's peak RSS):
    file, and the error next to the segment boundaries (within WINDOW_MS either side) against the
    error everywhere else;
 2. a 10-minute stereo 44.1 kHz file (the guitar clip looped) encoded with `--preset fast --time 600`:
-   wall seconds, peak RSS against the issue's 4 GB bound, segments, and a decode back to its length.
+   wall seconds, peak RSS against the issue's 4 GB bound, segments, and a decode back to its length;
+3. the same for a synthetic 60 s 1080p clip at 25 fps (made frame by frame, H.264 crf 18).
 
 Prints Markdown and writes it with provenance to --out.
 
@@ -105,7 +106,40 @@ def long_song(minutes: float, time_limit: float, work: Path) -> dict:
             "decode_peak_rss_mib": round(dec_rss), "decoded_samples": decoded.frames, "announce": stdout.splitlines()[1]}
 
 
-def markdown(rows: list[dict], song: dict | None, prov: dict) -> str:
+def long_video(seconds: float, time_limit: float, work: Path) -> dict:
+    """A synthetic 1080p clip at 25 fps (moving colour waves over fixed texture), made frame by frame."""
+    from fractions import Fraction
+
+    from inrcodec.media.video import save_video
+
+    h, w, fps = 1080, 1920, 25
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    texture = np.random.default_rng(0).normal(0, 12, (h, w, 1)).astype(np.float32)
+
+    def frames():
+        for t in range(int(seconds * fps)):
+            wave = np.sin(0.01 * x + 0.013 * y + 0.2 * t)[..., None] * np.array([90, 60, 30], np.float32)
+            yield np.clip(128 + wave + texture, 0, 255).astype(np.uint8)
+
+    clip = work / "clip1080.mp4"
+    save_video(clip, frames(), Fraction(fps), crf=18, force=True)
+    spdr_file = work / "clip1080.spdr"
+    enc_s, enc_rss, stdout = spdr("encode", str(clip), "-o", str(spdr_file), "--preset", "fast", "--time", str(time_limit),
+                                  "--device", "cpu", "--force", "-q", timeout=2 * time_limit + 1200)
+    out = work / "clip1080_decoded.mp4"
+    dec_s, dec_rss, _ = spdr("decode", str(spdr_file), "-o", str(out), "--force", "-q", timeout=3600)
+    facts = json.loads(spdr("info", str(spdr_file), "--json")[2])
+    import av
+
+    with av.open(str(out)) as c:
+        decoded = sum(1 for _ in c.decode(video=0))
+    return {"seconds": seconds, "frames": int(seconds * fps), "size": f"{w}x{h}", "time_limit_s": time_limit,
+            "segments": len(facts["header"]["segments"]), "bytes": facts["file_bytes"], "kbps": round(facts["kbps"], 1),
+            "encode_s": round(enc_s, 1), "encode_peak_rss_mib": round(enc_rss), "decode_s": round(dec_s, 1),
+            "decode_peak_rss_mib": round(dec_rss), "decoded_frames": decoded, "announce": stdout.splitlines()[1]}
+
+
+def markdown(rows: list[dict], song: dict | None, prov: dict, film: dict | None = None) -> str:
     lines = ["# Segmented audio (format 1.4)", "",
              f"## Seams and the cost of segments (preset {prov['preset']}, decoded files)", "",
              "MSE near boundaries: samples within 10 ms of a segment boundary; elsewhere: all others (one network: no boundary).", "",
@@ -125,6 +159,15 @@ def markdown(rows: list[dict], song: dict | None, prov: dict) -> str:
                   f"| {song['samples']} | {song['segments']} | {song['bytes']} | {song['kbps']} | {song['encode_s']} | "
                   f"{song['encode_peak_rss_mib']} | {song['decode_s']} | {song['decode_peak_rss_mib']} | "
                   f"{song['decoded_samples']} | {ok} |"]
+    if film:
+        ok = "yes" if film["encode_peak_rss_mib"] < MEMORY_BOUND_MIB and film["decoded_frames"] == film["frames"] else "no"
+        lines += ["", f"## A {film['seconds']:g} s {film['size']} clip, `spdr encode --preset fast --time {film['time_limit_s']:g}`", "",
+                  f"Announced: \"{film['announce']}\".", "",
+                  "| frames | segments | bytes | kbit/s | encode s | encode peak RSS MiB | decode s | decode peak RSS MiB "
+                  f"| decoded frames | under {MEMORY_BOUND_MIB} MiB, right length |", "|---|---|---|---|---|---|---|---|---|---|",
+                  f"| {film['frames']} | {film['segments']} | {film['bytes']} | {film['kbps']} | {film['encode_s']} | "
+                  f"{film['encode_peak_rss_mib']} | {film['decode_s']} | {film['decode_peak_rss_mib']} | "
+                  f"{film['decoded_frames']} | {ok} |"]
     return "\n".join(lines + ["", markdown_provenance(prov), ""])
 
 
@@ -134,16 +177,22 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--time", type=float, default=600.0)
     ap.add_argument("--skip-song", action="store_true")
+    ap.add_argument("--video-seconds", type=float, default=60.0, help="the 1080p clip's length (0: skip it)")
+    ap.add_argument("--note", default="", help="a line on the conditions of this run, written under the title")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "segments.md")
     a = ap.parse_args()
     prov = {**provenance(seed=0, device="cpu"), "preset": a.preset}
     with tempfile.TemporaryDirectory() as tmp:
         rows = seams(a.preset, Path(tmp))
         song = None if a.skip_song else long_song(a.minutes, a.time, Path(tmp))
-    text = markdown(rows, song, prov)
+        film = long_video(a.video_seconds, a.time, Path(tmp)) if a.video_seconds > 0 else None
+    text = markdown(rows, song, prov, film)
+    if a.note:
+        text = text.replace("\n\n", f"\n\n{a.note}\n\n", 1)
     print(text)
     a.out.write_text(text)
-    a.out.with_suffix(".json").write_text(json.dumps({"seams": rows, "song": song, "provenance": prov}, indent=1) + "\n")
+    a.out.with_suffix(".json").write_text(json.dumps({"seams": rows, "song": song, "video": film, "note": a.note, "provenance": prov},
+                                                     indent=1) + "\n")
 
 
 if __name__ == "__main__":
