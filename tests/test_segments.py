@@ -196,3 +196,14 @@ def test_segmented_video_keeps_its_frames_at_a_new_frame_rate_and_size(encoded_v
     assert inrcodec.decode(encoded_video.data, scale=2, resample="network").shape == (30, 48, 64, 3)
     with pytest.raises(inrcodec.errors.SpdrError, match="--resample classic"):
         inrcodec.decode(encoded_video.data, fps=20, resample="network")
+
+
+def test_json_report_of_a_segmented_encode_is_valid_json(clip, tmp_path):
+    import json
+
+    out = tmp_path / "j.spdr"
+    result = CliRunner().invoke(main, ["encode", str(clip[0]), "-o", str(out), "--segment", "1", "--steps", "3", "--preset", "fast",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in the JSON report"))
+    assert report["rho_ag"] is None and report["snr_db"] == pytest.approx(report["snr_db"]) and report["samples"] == 20000

@@ -6,6 +6,7 @@ Kept apart from cli.py so the image commands stay short; no maths here either.
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -62,12 +63,12 @@ def encode_lines(result, out: Path, report: dict) -> list[str]:
         lines.append(f"  network {r.width}x{r.depth} {h['arch']['activation']} ({h['arch']['damping']}), {result.params} params, "
                      f"{r.bits}-bit, {result.steps} steps in {result.seconds:.1f} s"
                      + (f", batches of {r.batch_size}" if r.batch_size and r.batch_size < n else ""))
+    rho = "" if math.isnan(result.rho_ag) else f", rho_AG {result.rho_ag:.5f}"  # nan for segments: not combined
     if h["modality"] == "audio":
-        rho = "" if result.rho_ag != result.rho_ag else f", rho_AG {result.rho_ag:.5f}"  # nan for segments: not combined
         lines.append(f"  decoded SNR {result.snr_db:.2f} dB, PSNR {result.psnr_db:.2f} dB (float {result.float_psnr_db:.2f} dB){rho}")
     else:
         lines.append(f"  decoded PSNR {result.psnr_db:.2f} dB (lowest frame {report['min_frame_psnr_db']:.2f} dB, "
-                     f"float {result.float_psnr_db:.2f} dB), rho_AG {result.rho_ag:.5f}")
+                     f"float {result.float_psnr_db:.2f} dB){rho}")
     return lines
 
 

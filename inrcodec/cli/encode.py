@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import click
 
@@ -86,7 +87,7 @@ def encode(image, output, start, frames, duration, partial, force, quiet, as_jso
         "bpp": 8 * result.bytes / (sig["height"] * sig["width"]) if result.header["modality"] == "image" else None,
         "psnr_db": round(result.psnr_db, 3),
         "float_psnr_db": round(result.float_psnr_db, 3),
-        "rho_ag": round(result.rho_ag, 6),
+        "rho_ag": None if math.isnan(result.rho_ag) else round(result.rho_ag, 6),  # segmented files: not combined
         "bits": result.resolved.bits,
         "width": result.resolved.width,
         "depth": result.resolved.depth,
