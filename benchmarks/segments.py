@@ -4,7 +4,7 @@ Three measurements, each with the real `spdr` command in a fresh process (tests/
 seconds and the child's peak RSS):
 
 1. seams: the shared clips encoded with the default 4 s segments and with one network over the whole
-   clip (`--segment 0`), side by side in one run at the same preset: bytes, kbit/s, SNR of the decoded
+   clip (`--segment 0`), side by side in one run at the same preset and the same `--time`: bytes, kbit/s, SNR of the decoded
    file, and the error next to the segment boundaries (within WINDOW_MS either side) against the
    error everywhere else;
 2. a 10-minute stereo 44.1 kHz file (the guitar clip looped) encoded with `--preset fast --time 600`:
@@ -61,7 +61,7 @@ def snr_db(ref: np.ndarray, out: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((ref.astype(np.float64) - out) ** 2)))
 
 
-def seams(preset: str, work: Path) -> list[dict]:
+def seams(preset: str, time_limit: float, work: Path) -> list[dict]:
     rows = []
     for name in CLIPS:
         src = MEDIA / name
@@ -70,7 +70,7 @@ def seams(preset: str, work: Path) -> list[dict]:
             spdr_file = work / f"{src.stem}_{segment}.spdr"
             wav = work / f"{src.stem}_{segment}.wav"
             enc_s, enc_rss, _ = spdr("encode", str(src), "-o", str(spdr_file), "--preset", preset, "--segment", segment,
-                                     "--device", "cpu", "--force", "-q")
+                                     "--time", str(time_limit), "--device", "cpu", "--force", "-q")
             spdr("decode", str(spdr_file), "-o", str(wav), "--force", "-q")
             out = sf.read(wav, dtype="float64", always_2d=True)[0]
             facts = json.loads(spdr("info", str(spdr_file), "--json")[2])
@@ -141,7 +141,7 @@ def long_video(seconds: float, time_limit: float, work: Path) -> dict:
 
 def markdown(rows: list[dict], song: dict | None, prov: dict, film: dict | None = None) -> str:
     lines = ["# Segmented audio (format 1.4)", "",
-             f"## Seams and the cost of segments (preset {prov['preset']}, decoded files)", "",
+             f"## Seams and the cost of segments (preset {prov['preset']}, --time {prov['seam_time']:g} each, decoded files)", "",
              "MSE near boundaries: samples within 10 ms of a segment boundary; elsewhere: all others (one network: no boundary).", "",
              "| clip | --segment | segments | bytes | kbit/s | SNR dB | MSE near boundaries | MSE elsewhere | encode s "
              "| encode peak RSS MiB |",
@@ -176,14 +176,15 @@ def main() -> None:
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--time", type=float, default=600.0)
+    ap.add_argument("--seam-time", type=float, default=90.0, help="--time of each seam encode (the same for both)")
     ap.add_argument("--skip-song", action="store_true")
     ap.add_argument("--video-seconds", type=float, default=60.0, help="the 1080p clip's length (0: skip it)")
     ap.add_argument("--note", default="", help="a line on the conditions of this run, written under the title")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "segments.md")
     a = ap.parse_args()
-    prov = {**provenance(seed=0, device="cpu"), "preset": a.preset}
+    prov = {**provenance(seed=0, device="cpu"), "preset": a.preset, "seam_time": a.seam_time}
     with tempfile.TemporaryDirectory() as tmp:
-        rows = seams(a.preset, Path(tmp))
+        rows = seams(a.preset, a.seam_time, Path(tmp))
         song = None if a.skip_song else long_song(a.minutes, a.time, Path(tmp))
         film = long_video(a.video_seconds, a.time, Path(tmp)) if a.video_seconds > 0 else None
     text = markdown(rows, song, prov, film)
