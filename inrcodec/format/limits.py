@@ -135,7 +135,7 @@ def read_checked(data: bytes) -> CheckedFile:
     with the same checks, of the outer file's modality and signal but for its own length."""
     peek = container.peek(data)
     if "segments" not in peek["header"]:
-        return _read_one(data)
+        return _read_one(data, peek)
     container.peek_segments(data)  # every segment's framing and header first (cheap), then each one whole
     header, parts = container.unpack_segmented(data)
     segments, starts, start = [], [], 0
@@ -154,9 +154,10 @@ def read_checked(data: bytes) -> CheckedFile:
     return CheckedFile(header, {}, peek["version"], len(data), tuple(segments), tuple(starts))
 
 
-def _read_one(data: bytes) -> CheckedFile:
-    """One network's file, checked; a segmented file inside a segment is refused (no nesting)."""
-    peek = container.peek(data)
+def _read_one(data: bytes, peek: dict | None = None) -> CheckedFile:
+    """One network's file, checked (`peek`: container.peek's result, when the caller has it); a segmented
+    file inside a segment is refused (no nesting)."""
+    peek = container.peek(data) if peek is None else peek
     if "segments" in peek["header"]:
         raise PayloadError("a segment is itself a segmented file (nesting is not allowed)")
     check_header(peek["header"])
