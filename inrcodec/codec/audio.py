@@ -18,7 +18,7 @@ from ..media.audio import select_range
 from ..media.resample import rendering, swresample
 from ..metrics import psnr, rho_ag, snr
 from ..signal import Signal
-from .runtime import check_output_size, load_model, render
+from .runtime import check_output_size, iter_render, load_model, render
 
 
 def value_map(signal: Signal) -> tuple[np.ndarray, dict]:
@@ -86,16 +86,18 @@ def decode_audio(checked: CheckedFile, rate: int | None = None, scale: float | N
 
 
 def _native_range(checked: CheckedFile, first: int, count: int, device: torch.device) -> np.ndarray:
-    """Native samples first..first+count-1: of a segmented file, rendered from the segments that overlap them only."""
+    """Native samples first..first+count-1, and only those rendered: of a segmented file, from the segments
+    that overlap them; of one network, its samples in that range (iter_render's start/stop)."""
     pieces = checked.segments or (checked,)
     starts = checked.starts or (0,)
     parts = []
     for inner, begin in zip(pieces, starts, strict=True):
         length = int(inner.header["signal"]["samples"])
-        if begin + length <= first or begin >= first + count:
+        lo, hi = max(first, begin) - begin, min(first + count, begin + length) - begin
+        if lo >= hi:
             continue
-        samples = render(load_model(inner.header, inner.tensors), inner.header, (length,), device=device)
-        parts.append(samples[max(0, first - begin):first + count - begin])
+        model = load_model(inner.header, inner.tensors)
+        parts += [chunk for _, _, chunk in iter_render(model, inner.header, (length,), lo, hi, device)]
     return np.concatenate(parts)
 
 
