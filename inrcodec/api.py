@@ -76,7 +76,7 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
             if output is not None:
                 files.write_atomic(output, result.data, force=force)
             return result
-        signal = signal.signal() if signal.modality == "audio" else next(signal.chunks(None))
+        signal = signal.signal()  # short: read whole, as before
     engine = config.engine(signal.modality)
     if engine == "grid" and config.plain_settings() and config.bpp is None:
         raise ValueError(f"{', '.join(config.plain_settings())}: settings of the plain network (arch mlp), not of the latent-grid engine")

@@ -94,7 +94,7 @@ def load_video(path: str | os.PathLike, start: float | None = None, frames: int 
     error part way) is refused with a MediaError naming how many frames were read, unless
     `partial`: then the frames that decode are kept and the Signal carries a notice naming them.
     """
-    return next(open_video_source(path, start, frames, duration, partial).chunks(None))
+    return open_video_source(path, start, frames, duration, partial).signal()
 
 
 @dataclass
@@ -115,6 +115,10 @@ class VideoSource:
     partial: bool = False
     notices: list[str] = field(default_factory=list)
     modality: str = "video"
+
+    def signal(self) -> Signal:
+        """Every selected frame in one Signal (what load_video returns)."""
+        return next(self.chunks(None))
 
     def chunks(self, n: int | None) -> Iterator[Signal]:
         """Signals of n consecutive frames (None: all in one), the last one shorter; after the last, the
