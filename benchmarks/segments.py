@@ -139,6 +139,17 @@ def long_video(seconds: float, time_limit: float, work: Path) -> dict:
             "decode_peak_rss_mib": round(dec_rss), "decoded_frames": decoded, "announce": stdout.splitlines()[1]}
 
 
+def long_run_table(title: str, run: dict, unit: str, expected: int, decoded: int) -> list[str]:
+    """The Markdown section of one long encode (song or clip): sizes, seconds, memory, and the two checks."""
+    ok = "yes" if run["encode_peak_rss_mib"] < MEMORY_BOUND_MIB and decoded == expected else "no"
+    return ["", f"## {title}, `spdr encode --preset fast --time {run['time_limit_s']:g}`", "",
+            f"Announced: \"{run['announce']}\".", "",
+            f"| {unit} | segments | bytes | kbit/s | encode s | encode peak RSS MiB | decode s | decode peak RSS MiB "
+            f"| decoded {unit} | under {MEMORY_BOUND_MIB} MiB, right length |", "|---|---|---|---|---|---|---|---|---|---|",
+            f"| {expected} | {run['segments']} | {run['bytes']} | {run['kbps']} | {run['encode_s']} | {run['encode_peak_rss_mib']} | "
+            f"{run['decode_s']} | {run['decode_peak_rss_mib']} | {decoded} | {ok} |"]
+
+
 def markdown(rows: list[dict], song: dict | None, prov: dict, film: dict | None = None) -> str:
     lines = ["# Segmented audio (format 1.4)", "",
              f"## Seams and the cost of segments (preset {prov['preset']}, --time {prov['seam_time']:g} each, decoded files)", "",
@@ -151,23 +162,9 @@ def markdown(rows: list[dict], song: dict | None, prov: dict, film: dict | None 
         lines.append(f"| {r['clip']} | {r['segment_s']:g} | {r['segments']} | {r['bytes']} | {r['kbps']} | {r['snr_db']} | {near} | "
                      f"{r['mse_elsewhere']:.2e} | {r['encode_s']} | {r['encode_peak_rss_mib']} |")
     if song:
-        ok = "yes" if song["encode_peak_rss_mib"] < MEMORY_BOUND_MIB and song["decoded_samples"] == song["samples"] else "no"
-        lines += ["", f"## A {song['minutes']:g}-minute stereo song, `spdr encode --preset fast --time {song['time_limit_s']:g}`", "",
-                  f"Announced: \"{song['announce']}\".", "",
-                  "| samples | segments | bytes | kbit/s | encode s | encode peak RSS MiB | decode s | decode peak RSS MiB "
-                  f"| decoded samples | under {MEMORY_BOUND_MIB} MiB, right length |", "|---|---|---|---|---|---|---|---|---|---|",
-                  f"| {song['samples']} | {song['segments']} | {song['bytes']} | {song['kbps']} | {song['encode_s']} | "
-                  f"{song['encode_peak_rss_mib']} | {song['decode_s']} | {song['decode_peak_rss_mib']} | "
-                  f"{song['decoded_samples']} | {ok} |"]
+        lines += long_run_table(f"A {song['minutes']:g}-minute stereo song", song, "samples", song["samples"], song["decoded_samples"])
     if film:
-        ok = "yes" if film["encode_peak_rss_mib"] < MEMORY_BOUND_MIB and film["decoded_frames"] == film["frames"] else "no"
-        lines += ["", f"## A {film['seconds']:g} s {film['size']} clip, `spdr encode --preset fast --time {film['time_limit_s']:g}`", "",
-                  f"Announced: \"{film['announce']}\".", "",
-                  "| frames | segments | bytes | kbit/s | encode s | encode peak RSS MiB | decode s | decode peak RSS MiB "
-                  f"| decoded frames | under {MEMORY_BOUND_MIB} MiB, right length |", "|---|---|---|---|---|---|---|---|---|---|",
-                  f"| {film['frames']} | {film['segments']} | {film['bytes']} | {film['kbps']} | {film['encode_s']} | "
-                  f"{film['encode_peak_rss_mib']} | {film['decode_s']} | {film['decode_peak_rss_mib']} | "
-                  f"{film['decoded_frames']} | {ok} |"]
+        lines += long_run_table(f"A {film['seconds']:g} s {film['size']} clip", film, "frames", film["frames"], film["decoded_frames"])
     return "\n".join(lines + ["", markdown_provenance(prov), ""])
 
 
