@@ -92,6 +92,7 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
     results: list[EncodeResult] = []
     lengths: list[int] = []
     err = energy = float_err = 0.0
+    values = 0
     for k, signal in enumerate(_signals(source, cut)):
         budget = None
         if config.time_limit is not None:
@@ -102,6 +103,7 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
         result = encode_signal(signal, seg_config, report)
         length = signal.grid_shape[0]
         energy += float(np.sum(np.square(signal.data, dtype=np.float64)))
+        values += signal.data.size
         err += 4 * 10 ** (-result.psnr_db / 10) * length
         float_err += 4 * 10 ** (-result.float_psnr_db / 10) * length
         parts.append(result.data)
@@ -114,8 +116,7 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
               "encoder": {"tool": f"spdr {__version__}", "preset": config.preset, "seed": config.seed, "segment_seconds": seconds}}
     data = container.pack_segmented(header, parts)
     notices = list(dict.fromkeys([n for r in results for n in r.notices]))
-    per_sample = energy / (total * signal.channels * (1 if source.modality == "audio" else signal.grid_shape[1] * signal.grid_shape[2]))
-    snr = None if source.modality != "audio" else (10 * math.log10(per_sample / (err / total)) if err > 0 else math.inf)
+    snr = None if source.modality != "audio" else (10 * math.log10((energy / values) / (err / total)) if err > 0 else math.inf)
     frames = None if source.modality != "video" else [p for r in results for p in r.frame_psnr_db]
     return EncodeResult(data, header, sum(r.steps for r in results), _clock() - start, sum(r.params for r in results),
                         psnr_from_mse(float_err / total), psnr_from_mse(err / total), math.nan, results[0].resolved,
