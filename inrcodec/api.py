@@ -71,7 +71,7 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     if not isinstance(signal, Signal):  # an audio or video file, read segment by segment when it is long (format 1.4)
         from .codec.segments import encode_segments, needs_segments
 
-        if config.segment and config.engine(signal.modality) == "mlp" and config.bpp is None and needs_segments(signal, config.segment):
+        if config.segment and config.bpp is None and needs_segments(signal, config.segment):
             result = encode_segments(signal, config, progress, config.segment, announce)
             if output is not None:
                 files.write_atomic(output, result.data, force=force)

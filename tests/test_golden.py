@@ -29,9 +29,10 @@ make_golden = _golden_module()
 
 
 @pytest.mark.parametrize(("build", "path"), [("build_golden", "GOLDEN_PATH"), ("build_golden_v1_1", "GOLDEN_V1_1_PATH"),
-                                              ("build_golden_v1_2", "GOLDEN_V1_2_PATH"), ("build_golden_v1_3", "GOLDEN_V1_3_PATH")])
+                                              ("build_golden_v1_2", "GOLDEN_V1_2_PATH"), ("build_golden_v1_3", "GOLDEN_V1_3_PATH"),
+                                              ("build_golden_v1_5", "GOLDEN_V1_5_PATH")])
 def test_writer_reproduces_golden_bytes(build, path):
-    """Formats 1.0 to 1.3: the writer's bytes equal the committed golden file's."""
+    """Formats 1.0 to 1.3 and 1.5: the writer's bytes equal the committed golden file's."""
     data, golden = pack(*getattr(make_golden, build)()), getattr(make_golden, path)
     if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
         golden.write_bytes(data)
@@ -169,3 +170,39 @@ def test_golden_v1_4_reads_back_as_its_segments_and_decodes_to_their_samples():
     classic, rate = decode_audio(data, rate=16000)  # the joined native samples resampled as a whole
     assert rate == 16000 and classic.shape == (20, 1)
     np.testing.assert_array_equal(classic[::2, 0], expected)
+
+
+# --- format 1.5: a latent grid on audio's time axis ------------------------------------------------------
+
+def test_golden_v1_5_reads_back_and_decodes_to_its_samples():
+    from inrcodec import decode
+
+    data, _, _, header, _ = read_back("build_golden_v1_5", "GOLDEN_V1_5_PATH", 5)
+    assert header["arch"]["grid_height"] == 1 and header["quant"]["coding"] == "arm"
+    samples = decode(data)
+    assert samples.dtype == np.float32 and samples.shape == (12, 2)
+    np.testing.assert_array_equal(samples, np.array(make_golden.V1_5_SAMPLES, dtype=np.float32))
+
+
+def test_golden_v1_5_at_twice_the_rate_keeps_every_original_sample():
+    """docs/format.md 12.2: timestamps sit at their finest cell's centre, so output sample 2i is native sample i."""
+    from inrcodec import decode_audio
+
+    data = make_golden.GOLDEN_V1_5_PATH.read_bytes()
+    x2, rate = decode_audio(data, rate=16000, resample="network")
+    assert rate == 16000 and x2.shape == (24, 2)
+    np.testing.assert_allclose(x2[::2], np.array(make_golden.V1_5_SAMPLES, dtype=np.float32), atol=1e-6)
+    assert np.abs(x2[1::2] - x2[::2]).max() > 1e-3  # the in-betweens are the network's own, not copies
+
+
+def test_golden_v1_5_marked_as_an_older_minor_is_refused():
+    import struct
+    import zlib
+
+    from inrcodec.errors import HeaderInvalid
+
+    data = bytearray(make_golden.GOLDEN_V1_5_PATH.read_bytes())
+    data[10] = 4
+    data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+    with pytest.raises(HeaderInvalid, match="needs format 1.5"):
+        unpack(bytes(data))

@@ -124,10 +124,11 @@ class EncodeConfig:
         return out
 
     def engine(self, modality: str) -> str:
-        """"grid" or "mlp": auto picks the grid for images, except for the paper preset and plain-network settings."""
+        """"grid" or "mlp": auto picks the grid for images and audio (video has no latent grid yet), except for the
+        paper preset and plain-network settings."""
         if self.arch != "auto":
             return self.arch
-        if modality != "image" or self.preset == "paper" or self.plain_settings():
+        if modality == "video" or self.preset == "paper" or self.plain_settings():
             return "mlp"
         return "grid"
 

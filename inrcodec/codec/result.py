@@ -88,13 +88,15 @@ def build_header(signal: Signal, arch: dict, quant: dict, values: dict | None = 
 
     `encoder` holds the informative facts (preset, steps, seed, ...); None values are left out and
     the tool's version is added. Nothing here depends on time or machine, so encodes are reproducible.
+    A latent grid's coordinates span [-1, 1] on every axis (an audio grid's time axis too, format 1.5).
     """
     c = signal.channels
+    axes = AXES[signal.modality]
+    scales = [1.0] * len(axes) if "grid_levels" in arch else coord_scales(signal.modality, signal.grid_shape)
     return {
         "modality": signal.modality,
         "signal": dict(signal.meta),
-        "coords": {"convention": coord_convention(signal.modality), "axes": list(AXES[signal.modality]),
-                   "scale": coord_scales(signal.modality, signal.grid_shape)},
+        "coords": {"convention": coord_convention(signal.modality), "axes": list(axes), "scale": scales},
         "values": values or {"offset": [0.0] * c, "scale": [1.0] * c},
         "arch": dict(arch),
         "quant": quant,

@@ -87,6 +87,10 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
     if announce is not None:
         bound = f", at most {config.time_limit:.0f} s in all (--time)" if config.time_limit else ""
         announce(f"{about}{expected} segments of about {each:.2f} s, fitted one after another{bound}")
+    if config.engine(source.modality) == "grid":
+        from ..rate.quality import encode_quality as encode  # the latent-grid engine (audio)
+    else:
+        encode = encode_signal
     start = _clock()
     parts: list[bytes] = []
     results: list[EncodeResult] = []
@@ -100,7 +104,7 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
         seg_config = dataclasses.replace(config, time_limit=budget, seed=config.seed + k)
         label = f"segment {k + 1}/{about}{expected}"
         report = None if progress is None else (lambda phase, s, n, loss, t, label=label: progress(f"{label} {phase}", s, n, loss, t))
-        result = encode_signal(signal, seg_config, report)
+        result = encode(signal, seg_config, report)
         length = signal.grid_shape[0]
         energy += float(np.sum(np.square(signal.data, dtype=np.float64)))
         values += signal.data.size

@@ -204,6 +204,16 @@ def _quant(quant: Any) -> None:
         raise _fail("quant.tensors", "must hold at most 2**27 elements in total", total)
 
 
+def _grid_modality(arch: dict, modality: str) -> None:
+    """Latent grids are 2-D (images) or one row on a time axis (audio, format 1.5): grid_height 1 there; none on video."""
+    if "grid_levels" not in arch:
+        return
+    if modality == "video":
+        raise _fail("arch.grid_levels", "latent grids are for images and audio, not video", arch["grid_levels"])
+    if modality == "audio" and arch["grid_height"] != 1:
+        raise _fail("arch.grid_height", "must be 1 for audio (one row of latents on the time axis)", arch["grid_height"])
+
+
 def _arch(arch: Any, n_axes: int, channels: int) -> None:
     _object(arch, "arch", ARCH_REQUIRED, tuple(ARCH_EXTRAS))
     _choice(arch, "activation", "arch.activation", ALLOWED_ACTIVATIONS)
@@ -270,6 +280,7 @@ def validate_header(obj: Any) -> dict:
         _positive(value, f"values.scale[{i}]")
 
     _arch(obj["arch"], len(axes), channels)
+    _grid_modality(obj["arch"], modality)
     _quant(obj["quant"])
     _entropy_model(obj["arch"], obj["quant"])
     if "encoder" in obj and not isinstance(obj["encoder"], dict):

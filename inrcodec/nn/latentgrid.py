@@ -10,6 +10,10 @@ Architecture (header `arch`, with `grid_levels`, `grid_height`, `grid_width` pre
 
 * level l = 0 .. grid_levels-1 is a ceil(grid_height / 2^l) x ceil(grid_width / 2^l) grid of one
   feature; all levels are stored as one flat tensor `latents` (level 0 first, each row-major);
+* audio (format 1.5): in_features 1 and grid_height 1, one row of latents on the time axis; the
+  header's timestamps t (sample i of n at -1 + 2i/n, coords.scale 1) are sampled at x = t + 1/grid_width,
+  so native sample i sits at the centre of finest cell i (a render at k times the rate keeps every
+  original instant); y = 0;
 * a point (y, x) in [-1, 1]^2 samples each level with the pixel-centre convention (torch
   grid_sample, align_corners=False, border padding), giving `grid_levels` features: bilinearly,
   or bicubically when `grid_interp` is 3 (smoother between samples: +0.1 to +0.45 dB at 1 bpp,
@@ -59,8 +63,9 @@ class LatentGridSPDER(nn.Module):
 
     def __init__(self, arch: dict):
         super().__init__()
-        if int(arch["in_features"]) != 2:
-            raise ValueError("latent grids are 2-D: in_features must be 2 (images)")
+        dims = int(arch["in_features"])
+        if dims not in (1, 2) or (dims == 1 and int(arch["grid_height"]) != 1):
+            raise ValueError("latent grids are 2-D (images, in_features 2) or one row on a time axis (audio, in_features 1, grid_height 1)")
         self.arch = dict(arch)
         self.shapes = level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"]))
         self.sizes = [h * w for h, w in self.shapes]
@@ -83,6 +88,8 @@ class LatentGridSPDER(nn.Module):
 
     def features(self, coords: torch.Tensor, latents: torch.Tensor | None = None) -> torch.Tensor:
         """(N, levels) bilinear samples of every level at coords (N, 2) ordered (y, x)."""
+        if coords.shape[1] == 1:  # a time axis (timestamps): sample i of n at the centre of finest cell i, on row y = 0
+            coords = torch.cat([torch.zeros_like(coords), coords + 1.0 / int(self.arch["grid_width"])], dim=1)
         g = coords[:, [1, 0]].reshape(1, -1, 1, 2).to(self.latents.dtype)  # grid_sample wants (x, y)
         mode = INTERP_MODES[int(self.arch.get("grid_interp", 1))]
         feats = [F.grid_sample(lv, g, mode=mode, padding_mode="border", align_corners=False).reshape(-1)

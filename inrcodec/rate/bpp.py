@@ -63,14 +63,15 @@ MIN_LATENT_BYTES = 16
 
 
 def pack_model(signal: Signal, model: LatentGridSPDER, plan: RatePlan, steps: int, bpp: float | None,
-               latents: np.ndarray | None = None, **facts) -> bytes:
-    """The .spdr 1.3 bytes of `model` (with `latents` in place of its own, if given); `facts` are informative
-    header facts (quality, seed, preset) besides bpp and steps."""
+               latents: np.ndarray | None = None, values: dict | None = None, **facts) -> bytes:
+    """The .spdr 1.3 bytes (1.5 for audio) of `model` (with `latents` in place of its own, if given); `values`
+    undoes the fitted values' mapping (audio's peak level); `facts` are informative header facts (quality, seed,
+    preset) besides bpp and steps."""
     tensors, quant = quantize_grid(model, plan.net_bits, plan.bias_bits, plan.per_row)
     if latents is not None:
         tensors["latents"] = latents.astype(tensors["latents"].dtype)
     quant["coding"] = "arm"
-    return container.pack(build_header(signal, model.arch, quant, bpp=bpp, steps=steps, **facts), tensors)
+    return container.pack(build_header(signal, model.arch, quant, values, bpp=bpp, steps=steps, **facts), tensors)
 
 
 @dataclass

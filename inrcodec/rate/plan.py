@@ -84,9 +84,11 @@ def plan_for(bpp: float, height: int, width: int, channels: int, config: EncodeC
                     arm_width=aw, arm_depth=ad)
 
 
-def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: str, options: RateOptions = RateOptions()) -> dict:
-    """The header's `arch`; grid_interp only when not the default bilinear (older 1.1 readers refuse it)."""
-    arch = make_arch("spder", 2, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
+def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: str, options: RateOptions = RateOptions(),
+              in_features: int = 2) -> dict:
+    """The header's `arch` (in_features 1: audio's one row, height 1); grid_interp only when not the default
+    bilinear (older 1.1 readers refuse it)."""
+    arch = make_arch("spder", in_features, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
                      grid_levels=plan.levels, grid_height=height, grid_width=width,
                      grid_interp=None if options.grid_interp == 1 else options.grid_interp)
     arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None)

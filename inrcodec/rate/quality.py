@@ -20,12 +20,14 @@ import time
 
 import torch
 
+from ..codec.audio import value_map
 from ..codec.presets import EncodeConfig, Resolved
 from ..codec.result import EncodeResult, finish
 from ..errors import SpdrError
-from ..nn.coords import grid_coords
+from ..format.header import MAX_DIM
+from ..nn.coords import TIMESTAMP, grid_coords
 from ..nn.device import pick_device
-from ..nn.latentgrid import LatentGridSPDER
+from ..nn.latentgrid import MAX_LEVELS, LatentGridSPDER
 from ..signal import Signal
 from ..train.rdfit import RDFitOptions, fit_rd
 from .bpp import Progress, pack_model
@@ -50,6 +52,15 @@ MAX_SYNTHESIS = (24, 1)
 # JPEG 33.61, S1 32.66 / 40795 / 33.42, S2 33.38 / 39155 / 33.25; astronaut S0 32.52 / 61229 /
 # 36.18, S2 32.48 / 45251 / 34.51 (the same PSNR in 26 % fewer bytes). A step costs 17-28 % more.
 QUALITY_OPTIONS = RateOptions(stencil=2)
+# Audio's one row of latents: no stencil (a 3x3 stencil on one row repeats it; along time it measured no gain
+# in benchmarks/audio_engine.py), bilinear.
+AUDIO_OPTIONS = RateOptions()
+AUDIO_COARSEST = 4  # samples per cell of the coarsest audio level, about: 15 levels for a 4 s segment at 44.1 kHz
+
+
+def audio_levels(samples: int) -> int:
+    """Latent levels of an audio grid: halving down to about AUDIO_COARSEST samples a cell, at most MAX_LEVELS."""
+    return max(1, min(MAX_LEVELS, int(math.log2(max(2, samples // AUDIO_COARSEST)))))
 
 
 def quality_lambda(quality: float) -> float:
@@ -66,21 +77,33 @@ def expected_bpp(lam: float) -> float:
 
 
 def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | None = None,
-                   options: RateOptions = QUALITY_OPTIONS) -> EncodeResult:
-    """Fit a latent-grid SPDER with its entropy model at the rate weight of config.quality; write format 1.3."""
-    if signal.modality != "image":
-        raise SpdrError("--quality and the latent-grid engine are for images; audio and video use the plain network")
+                   options: RateOptions | None = None) -> EncodeResult:
+    """Fit a latent-grid SPDER with its entropy model at the rate weight of config.quality; write format 1.3
+    (images) or 1.5 (audio: one row of latents on the time axis, AUDIO_OPTIONS)."""
+    if signal.modality not in ("image", "audio"):
+        raise SpdrError("--quality and the latent-grid engine are for images and audio; video uses the plain network")
     quality = DEFAULT_QUALITY if config.quality is None else float(config.quality)
     lam = quality_lambda(quality)
-    height, width, channels = signal.meta["height"], signal.meta["width"], signal.channels
+    channels = signal.channels
+    audio = signal.modality == "audio"
+    options = options or (AUDIO_OPTIONS if audio else QUALITY_OPTIONS)
+    height, width = (1, signal.grid_shape[0]) if audio else (signal.meta["height"], signal.meta["width"])
+    if width > MAX_DIM:
+        raise SpdrError(f"{width:,} samples in one latent row: the format allows {MAX_DIM:,}; "
+                        "encode in segments (--segment, default 4 s)")
     plan = plan_for(expected_bpp(lam), height, width, channels, config)
-    plan = dataclasses.replace(plan, width=min(plan.width, MAX_SYNTHESIS[0]),
+    plan = dataclasses.replace(plan, width=min(plan.width, MAX_SYNTHESIS[0]), levels=audio_levels(width) if audio else plan.levels,
                                depth=plan.depth if config.depth is not None else min(plan.depth, MAX_SYNTHESIS[1]))
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    model = LatentGridSPDER(grid_arch(plan, height, width, channels, config.damping or "sqrt", options)).to(device)
-    coords = grid_coords((height, width), device=device)
-    values = torch.from_numpy(signal.data.reshape(-1, channels)).float().to(device)
+    arch = grid_arch(plan, height, width, channels, config.damping or "sqrt", options, in_features=1 if audio else 2)
+    model = LatentGridSPDER(arch).to(device)
+    if audio:
+        coords = grid_coords((width,), device=device, placements=[TIMESTAMP])
+    else:
+        coords = grid_coords((height, width), device=device)
+    fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
+    values = torch.from_numpy(fit_values).float().to(device)
     start = time.perf_counter()
 
     def phase(name: str):
@@ -93,7 +116,8 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     result = fit_rd(model, coords, values, opts, report)
     model = model.cpu()
     phase("pack")(0, 1, result.mse)
-    data = pack_model(signal, model, plan, result.steps, None, quality=quality, seed=config.seed, preset=config.preset)
+    data = pack_model(signal, model, plan, result.steps, None, values=value_header, quality=quality, seed=config.seed,
+                      preset=config.preset)
     phase("pack")(1, 1, result.mse)
     notices = []
     if result.steps < plan.steps:
@@ -101,7 +125,8 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     resolved = Resolved(plan.width, plan.depth, result.steps, 0.0, plan.net_bits, 0, 0.0)
     params = int(sum(p.numel() for p in model.parameters()))
     phase("measure")(0, 1, result.mse)
-    out = finish(signal, data, steps=result.steps, seconds=time.perf_counter() - start, params=params, float_mse=result.mse,
+    float_mse = result.mse * value_header["scale"][0] ** 2  # at the original level (audio's peak mapping undone)
+    out = finish(signal, data, steps=result.steps, seconds=time.perf_counter() - start, params=params, float_mse=float_mse,
                  resolved=resolved, device=torch.device("cpu"), notices=notices)
     phase("measure")(1, 1, 4 * 10 ** (-out.psnr_db / 10))  # what the decoder renders from the file
     return out

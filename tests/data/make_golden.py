@@ -1,7 +1,8 @@
 """Regenerate the byte-exact reference files: tests/data/golden_v1.spdr (format 1.0),
 tests/data/golden_v1_1.spdr (format 1.1: latent grid, compressed header, range-coded payload),
-tests/data/golden_v1_2.spdr (format 1.2: timestamps) and tests/data/golden_v1_3.spdr (format 1.3: latents
-coded under the file's own integer entropy model).
+tests/data/golden_v1_2.spdr (format 1.2: timestamps), tests/data/golden_v1_3.spdr (format 1.3: latents
+coded under the file's own integer entropy model), tests/data/golden_v1_4.spdr (format 1.4: segments) and
+tests/data/golden_v1_5.spdr (format 1.5: a latent grid on audio).
 
 Run `python tests/data/make_golden.py` (or `SPDR_REGENERATE_GOLDEN=1 pytest tests/test_golden.py`).
 Everything here is fixed, so the output only changes if the format or its libraries change.
@@ -250,11 +251,69 @@ def golden_v1_4_bytes() -> bytes:
     return pack_segmented(*build_golden_v1_4())
 
 
+# Format 1.5: 12 samples of stereo audio at 8 kHz on a one-row latent grid (docs/format.md section 12): 3 levels of
+# 12, 6 and 3 latents (21), a SPDER 3 -> 4 -> 4 -> 2 (width 4, depth 1), timestamps with coords.scale 1, and the 1.3
+# golden's ARM (its 3 levels, arm_width 3, arm_depth 1) coding the latents. Every integer is listed here.
+GOLDEN_V1_5_PATH = Path(__file__).with_name("golden_v1_5.spdr")
+_V1_5_LATENTS = [0, 3, -2, 0, 1, 0, 0, -5, 4, 0, 0, 2,  # level 0 (12)
+                 6, -1, 0, 0, 2, -3,  # level 1 (6)
+                 -8, 5, 1]  # level 2 (3)
+_V1_5_LAYERS: dict[str, tuple[list[int], int, list[int], list[float]]] = {
+    "latents": ([21], 8, _V1_5_LATENTS, [0.125]),
+    "net.0.weight": ([4, 3], 8, [127, -64, 32, -127, 90, 0, 45, 127, -30, 0, -77, 127], [0.0078125, 0.015625, 0.0078125, 0.00390625]),
+    "net.0.bias": ([4], 16, [1000, -32767, 12345, 0], [3.0517578125e-05]),
+    "net.1.weight": ([4, 4], 8, [50, -60, 70, -80, 127, 0, -127, 30, 1, 2, 3, 4, -90, 45, 0, 127], [0.0078125] * 4),
+    "net.1.bias": ([4], 16, [-500, 250, 0, 125], [3.0517578125e-05]),
+    "net.2.weight": ([2, 4], 8, [100, -127, 64, 81, -40, 90, 127, -12], [0.00390625, 0.0078125]),
+    "net.2.bias": ([2], 16, [-2048, 1024], [6.103515625e-05]),
+    **_V1_3_ARM,
+}
+# What inrcodec.decode(golden_v1_5.spdr) renders (float32 (12, 2), clipped to the stored amplitude 0.5): tests/test_golden.py.
+V1_5_SAMPLES: list[list[float]] = [
+    [0.3600696921348572, -0.5],
+    [0.308193564414978, -0.4708911180496216],
+    [0.12054817378520966, -0.21088288724422455],
+    [0.011623866856098175, -0.06554282456636429],
+    [0.0045788586139678955, -0.05386333167552948],
+    [-0.024847008287906647, -0.010525286197662354],
+    [-0.031259141862392426, -0.0009982995688915253],
+    [0.0015489384531974792, -0.03225827217102051],
+    [0.031764060258865356, -0.09249532222747803],
+    [0.008875049650669098, -0.05394132435321808],
+    [-0.030880697071552277, -0.012578792870044708],
+    [-0.0812690407037735, 0.039642706513404846],
+]
+
+
+def build_golden_v1_5() -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the (header, tensors) pair that golden_v1_5.spdr encodes."""
+    header = {
+        "modality": "audio",
+        "signal": {"samples": 12, "channels": 2, "sample_rate": 8000, "subtype": "PCM_16"},
+        "coords": {"convention": "timestamp", "axes": ["t"], "scale": [1.0]},
+        "values": {"offset": [0.0, 0.0], "scale": [0.5, 0.5]},
+        "arch": {"activation": "spder", "damping": "sqrt", "in_features": 1, "out_features": 2, "width": 4, "depth": 1,
+                 "omega0": 1.0, "first_omega0": 1.0, "grid_levels": 3, "grid_height": 1, "grid_width": 12,
+                 "arm_width": 3, "arm_depth": 1},
+        "quant": {"scheme": "per-channel-symmetric", "coding": "arm", "tensors": layer_specs(_V1_5_LAYERS)},
+        "encoder": {"tool": "tests/data/make_golden.py", "steps": 0, "seed": 0},
+    }
+    return header, layer_tensors(_V1_5_LAYERS)
+
+
+def golden_v1_5_bytes() -> bytes:
+    """The 1.5 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack
+
+    return pack(*build_golden_v1_5())
+
+
 def main() -> None:
-    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_4.spdr."""
+    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_5.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
     for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes()),
-                       (GOLDEN_V1_3_PATH, golden_v1_3_bytes()), (GOLDEN_V1_4_PATH, golden_v1_4_bytes())):
+                       (GOLDEN_V1_3_PATH, golden_v1_3_bytes()), (GOLDEN_V1_4_PATH, golden_v1_4_bytes()),
+                       (GOLDEN_V1_5_PATH, golden_v1_5_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
