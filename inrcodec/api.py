@@ -72,7 +72,10 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         from .codec.segments import encode_segments, needs_segments
 
         if config.segment and config.bpp is None and needs_segments(signal, config.segment):
-            result = encode_segments(signal, config, progress, config.segment, announce)
+            encoder = None
+            if config.engine(signal.modality) == "grid":
+                from .rate.quality import encode_quality as encoder
+            result = encode_segments(signal, config, progress, config.segment, announce, encoder)
             if output is not None:
                 files.write_atomic(output, result.data, force=force)
             return result

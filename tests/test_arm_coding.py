@@ -64,7 +64,8 @@ def _extreme(n: int, bits: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("h", "w", "levels", "bits", "fill"), [
     (9, 7, 3, 8, "zeros"), (9, 7, 3, 8, "extremes"), (9, 7, 3, 16, "extremes"), (1, 1, 1, 8, "extremes"),
-    (1, 13, 4, 16, "extremes"), (13, 1, 2, 8, "random"), (5, 6, 1, 8, "random"), (4, 4, 16, 8, "random")])
+    (1, 13, 4, 16, "extremes"), (13, 1, 2, 8, "random"), (5, 6, 1, 8, "random"), (4, 4, 16, 8, "random"),
+    (1, 4097, 12, 16, "extremes"), (1, 4097, 12, 8, "random")])  # one row: an audio grid (format 1.5)
 def test_round_trip_on_adversarial_grids(h, w, levels, bits, fill):
     n = sum(a * b for a, b in geometry.level_shapes(h, w, levels))
     latents = {"zeros": np.zeros(n, np.int64), "extremes": _extreme(n, bits, 1), "random": None}[fill]

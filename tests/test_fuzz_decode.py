@@ -63,7 +63,7 @@ def reframe(base, header: dict, tensors: dict | None = None) -> bytes:
     raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     if base.rc:
         payload = base.payload if tensors is None else compact.encode_payload(header, tensors)
-        return GEN.assemble(compact.compress_header(raw), payload, minor=1)
+        return GEN.assemble(compact.compress_header(raw), payload, minor=base.minor)
     payload = base.payload if tensors is None else GEN.zstd(safetensors.numpy.save(tensors))
     return GEN.assemble(raw, payload)
 
@@ -204,11 +204,12 @@ def test_rc_stream_mutations_behind_a_valid_crc(base, patch, pos, cut):
     decode_path(GEN.assemble(base.stored_header, bytes(payload), minor=1))
 
 
-def test_bases_cover_formats_1_1_and_1_3():
+def test_bases_cover_formats_1_1_1_3_and_1_5():
     assert {b.name for b in BASES if b.rc} == set(GEN.GRID_BASES) | set(GEN.ARM_BASES)
-    assert {b.name for b in BASES if b.minor == 3} == set(GEN.ARM_BASES)
-    assert all(b.minor == (3 if b.name in GEN.ARM_BASES else 1) and compact.is_compressed_header(b.stored_header)
-               for b in BASES if b.rc)
+    assert {b.name for b in BASES if b.minor in (3, 5)} == set(GEN.ARM_BASES)
+    assert {b.name for b in BASES if b.minor == 5} == {"audio-arm"}
+    assert all(b.minor == ((5 if b.header["modality"] == "audio" else 3) if b.name in GEN.ARM_BASES else 1)
+               and compact.is_compressed_header(b.stored_header) for b in BASES if b.rc)
 
 
 def test_valid_bases_pass_the_decode_path():

@@ -50,7 +50,8 @@ def test_a_long_clip_becomes_a_segmented_file_that_decodes_to_its_length(encoded
     assert encoded.data[9:11] == b"\x01\x04"
     assert [n for n, _ in encoded.header["segments"]] == [6667, 6667, 6666]
     checked = read_checked(encoded.data)
-    assert checked.starts == (0, 6667, 13334) and all(s.version == "1.2" for s in checked.segments)
+    # the default audio engine: each segment a latent grid on the time axis (format 1.5)
+    assert checked.starts == (0, 6667, 13334) and all(s.version == "1.5" for s in checked.segments)
     out = inrcodec.decode(encoded.data)
     assert out.shape == source.shape and out.dtype == np.float32
     # the reported metrics are the whole clip's, combined from the segments: equal to measuring the decode
@@ -77,7 +78,7 @@ def test_each_segment_is_its_own_fit_of_its_own_samples(encoded, clip):
 def test_segment_zero_and_short_clips_stay_one_network(clip, tmp_path):
     path, source = clip
     one = inrcodec.encode(path, segment=0, **STEPS)
-    assert "segments" not in one.header and one.data[10] == 2
+    assert "segments" not in one.header and one.data[10] == 5
     short = tmp_path / "short.wav"
     sf.write(short, source[:RATE], RATE, subtype="PCM_16")
     assert "segments" not in inrcodec.encode(short, **STEPS).header  # 1 s under the default 4 s segments
@@ -104,7 +105,7 @@ def test_time_is_shared_out_over_the_segments_that_remain(clip, monkeypatch):
 
     monkeypatch.setattr(segments, "encode_signal", spy)
     monkeypatch.setattr(segments, "_clock", lambda: now[0])
-    result = inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, **STEPS)
+    result = inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)  # the plain network's segments
     assert budgets == [pytest.approx(30 / 3), pytest.approx((30 - 5) / 2), pytest.approx(30 - 10)]
     assert result.seconds == pytest.approx(15.0)
 

@@ -76,9 +76,12 @@ def needs_segments(source: AudioSource | VideoSource, seconds: float = SEGMENT_S
 
 
 def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, progress: Progress | None = None,
-                    seconds: float = SEGMENT_SECONDS, announce: Callable[[str], None] | None = None) -> EncodeResult:
+                    seconds: float = SEGMENT_SECONDS, announce: Callable[[str], None] | None = None,
+                    encoder: Callable[..., EncodeResult] | None = None) -> EncodeResult:
     """Encode `source` segment by segment and pack the segments as one format 1.4 file.
 
+    encoder(signal, config, progress) fits one segment: the plain network's encode_signal unless given
+    (api.py passes the latent-grid engine's, rate/quality.py, which sits a layer above this one).
     announce: called once, before any fitting, with a line saying how many segments and (under
     --time) how long. The result's PSNR (and audio's SNR) are over the whole clip, from each segment's
     error measured on its decoded bytes; rho_AG, a whole-spectrum measure, is not combined (nan)."""
@@ -87,10 +90,7 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
     if announce is not None:
         bound = f", at most {config.time_limit:.0f} s in all (--time)" if config.time_limit else ""
         announce(f"{about}{expected} segments of about {each:.2f} s, fitted one after another{bound}")
-    if config.engine(source.modality) == "grid":
-        from ..rate.quality import encode_quality as encode  # the latent-grid engine (audio)
-    else:
-        encode = encode_signal
+    encode = encoder or encode_signal
     start = _clock()
     parts: list[bytes] = []
     results: list[EncodeResult] = []

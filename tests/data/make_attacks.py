@@ -110,7 +110,8 @@ def base(name: str):
 
 ONE_PER_MODALITY = ("image-gray", "audio", "video")
 GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
-ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked")  # format 1.3: latents under the file's entropy model
+# format 1.3: latents under the file's entropy model; audio-arm is format 1.5, the same on one row of the time axis
+ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm")
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -282,6 +283,16 @@ def _image_arm_rgb16_masked():
     """Format 1.3: 16-bit latents, levels 1 and 3 of four masked off (all zero), an ARM 14 -> 4 -> 4 -> 2."""
     return _arm_grid({"height": 12, "width": 10, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 4, 6, 1, 9, 4, 2,
                      latent_bits=16, masked=(1, 3))
+
+
+@base("audio-arm")
+def _audio_arm():
+    """Format 1.5: stereo audio on a one-row latent grid (37 latents a level at the finest, 5 levels), an ARM 14 -> 4 -> 2."""
+    header, tensors = _arm_grid({"height": 1, "width": 37, "channels": 2, "mode": "RGB", "bit_depth": 8}, 2, 5, 4, 1, 11, 4, 1)
+    header.update(modality="audio", signal={"samples": 37, "channels": 2, "sample_rate": 8000, "subtype": "PCM_16"},
+                  coords={"convention": "timestamp", "axes": ["t"], "scale": [1.0]}, values={"offset": [0.0, 0.0], "scale": [0.5, 0.5]})
+    header["arch"]["in_features"] = 1
+    return header, tensors
 
 
 # --- byte helpers ------------------------------------------------------------------------------------
@@ -807,7 +818,7 @@ def _scale_offset(b: Base, name: str) -> int:
 def _arm_file(b: Base, header: dict | None = None, payload: bytes | None = None) -> bytes:
     """A 1.3 file: `header` (default the base's, checked by nothing) compressed, over `payload`, valid CRC."""
     raw = b.stored_header if header is None else compact.compress_header(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
-    return assemble(raw, b.payload if payload is None else payload, minor=3)
+    return assemble(raw, b.payload if payload is None else payload, minor=b.minor)
 
 
 @attack(bases=ARM_BASES)
@@ -891,10 +902,15 @@ def arm_capacity(b: Base) -> Iterator[Case]:
         assert header["quant"]["tensors"]["net.0.weight"]["scale_shape"] == b.header["quant"]["tensors"]["net.0.weight"]["scale_shape"]
         return _arm_file(b, header, p[:mask_at] + struct.pack("<H", mask) + p[spreads_at:stream_at] + stream)
 
-    side = math.isqrt(ceiling) + 1
-    yield Case("arm-declares-just-above-the-latents-per-byte-ceiling", grid(1, side, side, 1), "PayloadError", "payload")
-    yield Case("arm-declares-16m-latents", grid(16, 3500, 3500, 0xFFFF), "PayloadError", "payload")
-    yield Case("arm-declares-16m-latents-empty-stream", grid(16, 3500, 3500, 0xFFFF, b""), "PayloadError", "payload")
+    if b.header["modality"] == "audio":  # one row: as long as the header allows (2^20), 2m latents over 16 levels
+        yield Case("arm-declares-just-above-the-latents-per-byte-ceiling", grid(1, 1, ceiling + 1, 1), "PayloadError", "payload")
+        yield Case("arm-declares-2m-latents", grid(16, 1, 1 << 20, 0xFFFF), "PayloadError", "payload")
+        yield Case("arm-declares-2m-latents-empty-stream", grid(16, 1, 1 << 20, 0xFFFF, b""), "PayloadError", "payload")
+    else:
+        side = math.isqrt(ceiling) + 1
+        yield Case("arm-declares-just-above-the-latents-per-byte-ceiling", grid(1, side, side, 1), "PayloadError", "payload")
+        yield Case("arm-declares-16m-latents", grid(16, 3500, 3500, 0xFFFF), "PayloadError", "payload")
+        yield Case("arm-declares-16m-latents-empty-stream", grid(16, 3500, 3500, 0xFFFF, b""), "PayloadError", "payload")
     # a synthesis network wider than the stream can code (non-latent integers count too), no latent level coded
     header = _wide_network_header(b, 4000)
     specs = header["quant"]["tensors"]
@@ -947,6 +963,19 @@ def arm_fields(b: Base) -> Iterator[Case]:
     for minor in (0, 1, 2):
         raw = b.stored_header if minor else canonical_json(b.header)
         yield Case(f"coding-arm-in-a-1.{minor}-file", assemble(raw, b.payload, minor=minor), "HeaderInvalid")
+
+
+@attack(bases=("audio-arm",))
+def audio_grid_fields(b: Base) -> Iterator[Case]:
+    """A latent grid on audio: more than one row, marked as an older minor; and a latent grid on video (none exists)."""
+    yield Case("arch-grid-height-2-on-audio", _arm_file(b, changed(b, "arch.grid_height", 2)), "HeaderInvalid")
+    for minor in (3, 4):
+        yield Case(f"audio-grid-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
+    video = copy.deepcopy(b.header)
+    video.update(modality="video", signal={"frames": 1, "height": 1, "width": 37, "channels": 2, "fps": [25, 1]},
+                 coords={"convention": "timestamp", "axes": ["t", "y", "x"], "scale": [1.0, 1.0, 1.0]})
+    video["arch"]["in_features"] = 3
+    yield Case("grid-on-video", _arm_file(b, video), "HeaderInvalid")
 
 
 def _without_arm_fields(b: Base) -> dict:
