@@ -35,9 +35,9 @@ def check_bench_extra(task: str) -> None:
 @click.option("--size", type=click.IntRange(2, 1_000_000), help="Image side / audio window in samples / video crop (default: the task's).")
 @click.option("--steps", help="Comma-separated step counts to measure at, e.g. 25,100,500 (default: the task's).")
 @click.option("--arch", "archs", help="Comma-separated architectures: relu, relu-pe, relu-ffn, siren, hashgrid, spder, spder-log, ...")
-@click.option("--quality", "qualities", help="rd: comma-separated spdr --quality points (default: inrcodec.bench.rd.QUALITIES).")
+@click.option("--quality", "qualities", help="rd, av: comma-separated spdr --quality points (default: the task's QUALITIES).")
 @click.option("--preset", type=click.Choice(["fast", "balanced", "max"]),
-              help="rd: spdr's encoder preset (default fast; balanced with --paper).")
+              help="rd, av: spdr's encoder preset (default fast; rd: balanced with --paper).")
 @click.option("--out", "out_dir", default="spdr-bench", show_default=True, help="Folder for TASK.json, TASK.md and TASK_*.png.")
 @click.option("--json", "as_json", is_flag=True, help="Also print the rows as JSON on stdout.")
 @click.option("--paper", is_flag=True, help="The paper's sizes (256x256, 5x256 net, lr 1e-4, full batch): for a GPU.")
@@ -48,7 +48,8 @@ def check_bench_extra(task: str) -> None:
 @handle_errors
 def bench(task, inputs, size, steps, archs, qualities, preset, out_dir, as_json, paper, seed, device, force, quiet):
     """Reproduce a table of the SPDER paper (TASK: image, audio, superres, audio-interp, video, gradient) or compare
-    spdr --quality with JPEG, WebP and AVIF at equal bytes: PSNR, MS-SSIM, BD-rates, seconds (TASK: rd)."""
+    spdr --quality with JPEG, WebP and AVIF at equal bytes: PSNR, MS-SSIM, BD-rates, seconds (TASK: rd), or audio
+    with MP3, Opus and AAC: SNR, PSNR, BD-rates, seconds (TASK: av)."""
     import shlex
 
     check_bench_extra(task)
@@ -56,8 +57,8 @@ def bench(task, inputs, size, steps, archs, qualities, preset, out_dir, as_json,
 
     try:
         get_task(task)
-        if task != "rd" and (qualities or preset):
-            raise ValueError("--quality and --preset apply to bench rd")
+        if task not in ("rd", "av") and (qualities or preset):
+            raise ValueError("--quality and --preset apply to bench rd and av")
         opts = BenchOptions(task, inputs, size, parse_steps(steps), parse_archs(archs), seed, paper, device, preset,
                             parse_qualities(qualities),
                             log=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)))

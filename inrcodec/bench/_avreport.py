@@ -1,0 +1,89 @@
+"""Tables and the plot of `spdr bench av` (audio): BD-rates, equal-bytes matches, timing, SNR over kbit/s."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._avanchors import AUDIO_ANCHORS
+from ._rdmetrics import hull
+from ._report import figure_png, pyplot, table
+
+LABELS = {"spdr": "spdr (latent grid)", "mp3": "MP3 (LAME)", "opus": "Opus", "aac": "AAC (FFmpeg)"}
+
+
+def _num(v, f: str = ".2f") -> str:
+    return "n/a" if v is None else format(v, f)
+
+
+def _names(rows: list[dict]) -> list[str]:
+    return list(dict.fromkeys(r["input"] for r in rows))
+
+
+def bd_table(rows: list[dict]) -> str:
+    head = ["clip", "set"] + [f"vs {LABELS[c]}" for c in AUDIO_ANCHORS]
+    body = []
+    for n in _names(rows):
+        bd = {r["codec"]: r for r in rows if r["kind"] == "bd_rate" and r["input"] == n}
+        cells = [f"{bd[c]['bd_rate_pct']:+.1f} %" if bd[c].get("bd_rate_pct") is not None else "n/a" for c in AUDIO_ANCHORS]
+        body.append([n, bd[AUDIO_ANCHORS[0]]["set"], *cells])
+    return table(head, body)
+
+
+def equal_bytes_table(rows: list[dict]) -> str:
+    head = ["clip", "spdr Q", "spdr kbit/s", "spdr SNR dB"] + [f"{LABELS[c]} SNR dB (kbit/s)" for c in AUDIO_ANCHORS]
+    body = []
+    for n in _names(rows):
+        for q in dict.fromkeys(r["spdr_quality"] for r in rows if r["kind"] == "equal_bytes" and r["input"] == n):
+            match = {r["codec"]: r for r in rows if r["kind"] == "equal_bytes" and r["input"] == n and r["spdr_quality"] == q}
+            first = match[AUDIO_ANCHORS[0]]
+            cells = [f"{m['snr_db']:.2f} ({m['kbits']:.1f})" if m.get("snr_db") is not None else "none as small"
+                     for m in (match[c] for c in AUDIO_ANCHORS)]
+            body.append([n, f"{q:g}", f"{first['spdr_kbits']:.1f}", f"{first['spdr_snr_db']:.2f}", *cells])
+    return table(head, body)
+
+
+def timing_table(rows: list[dict]) -> str:
+    head = ["clip", "seconds of audio"] + [f"{LABELS[c]} encode / decode s" for c in ("spdr", *AUDIO_ANCHORS)]
+    body = []
+    for n in _names(rows):
+        pts = [r for r in rows if r["kind"] == "point" and r["input"] == n]
+        cells = []
+        for c in ("spdr", *AUDIO_ANCHORS):
+            mine = [r for r in pts if r["codec"] == c]
+            cells.append(f"{np.mean([r['encode_s'] for r in mine]):.3g} / {np.mean([r['decode_s'] for r in mine]):.3g}" if mine else "n/a")
+        body.append([n, f"{pts[0]['seconds']:.2f}", *cells])
+    return table(head, body)
+
+
+def audio_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
+    """The Markdown body and the plot of the audio rows."""
+    md = ["", "## BD-rate of spdr against MP3, Opus and AAC (SNR)", "",
+          "Negative: spdr needs that much less rate for the same SNR. Positive: that much more.", "", bd_table(rows),
+          "## At equal bytes", "", "Each anchor's best-SNR file that is no larger than spdr's file at that quality.", "",
+          equal_bytes_table(rows), "## Encode and decode seconds", "",
+          "Wall time of one call each, in this run on this machine, mean over each codec's points.", "", timing_table(rows)]
+    return "\n".join(md), {"audio_curves": plot(rows)}
+
+
+def plot(rows: list[dict]) -> bytes:
+    """SNR against kbit/s, one panel per clip, every codec."""
+    names = _names(rows)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(names), figsize=(4.4 * len(names), 3.5), squeeze=False)
+    styles = {"spdr": ("C3", "o-"), "mp3": ("C0", "s--"), "opus": ("C2", "^-."), "aac": ("C4", "d:")}
+    for ax, name in zip(axes.flat, names, strict=True):
+        pts = [r for r in rows if r["kind"] == "point" and r["input"] == name]
+        for c in ("spdr", *AUDIO_ANCHORS):
+            xy = [(r["kbits"], r["snr_db"]) for r in pts if r["codec"] == c]
+            curve = sorted(xy) if c == "spdr" else hull(xy)
+            if curve:
+                color, style = styles[c]
+                ax.plot(*zip(*curve, strict=True), style, color=color, label=LABELS[c], ms=4, lw=1.4 if c == "spdr" else 1.0)
+        ax.set_title(f"{name} ({pts[0]['seconds']:.1f} s, {pts[0]['channels']} ch)")
+        ax.set_xlabel("kbit/s (whole file)")
+        ax.set_ylabel("SNR (dB)")
+        ax.set_xlim(0, 210)
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return figure_png(fig)
