@@ -208,3 +208,20 @@ def test_json_report_of_a_segmented_encode_is_valid_json(clip, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in the JSON report"))
     assert report["rho_ag"] is None and report["snr_db"] == pytest.approx(report["snr_db"]) and report["samples"] == 20000
+
+
+def test_what_segments_cost_beyond_their_budget_is_taken_out_of_the_later_ones(clip, monkeypatch):
+    """Each segment overruns its budget by 2 s (reading, measuring): the later budgets shrink so the run ends on time."""
+    budgets, now = [], [0.0]
+    real = segments.encode_signal
+
+    def spy(signal, config, progress=None):
+        budgets.append(config.time_limit)
+        now[0] += config.time_limit + 2.0
+        return real(signal, config, progress)
+
+    monkeypatch.setattr(segments, "encode_signal", spy)
+    monkeypatch.setattr(segments, "_clock", lambda: now[0])
+    result = inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)
+    assert budgets == [pytest.approx(10.0), pytest.approx(7.0), pytest.approx(7.0)]
+    assert result.seconds == pytest.approx(30.0)

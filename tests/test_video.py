@@ -219,3 +219,38 @@ def test_paper_preset_is_the_paper_recipe():
 
     r = resolve(EncodeConfig(preset="paper"), 10**6, 3, 3, "video")
     assert (r.width, r.depth, r.lr) == (1024, 12, 5e-6) and r.batch_size
+
+
+@pytest.mark.parametrize("frames", [1, 2, 5, 8, 13])
+def test_measure_order_visits_every_frame_once_spread_out_first(frames):
+    from inrcodec.codec.video import measure_order
+
+    order = measure_order(frames)
+    assert sorted(order) == list(range(frames))
+    if frames >= 5:  # the first three already span the clip: its start, middle and a quarter
+        assert order[0] == 0 and abs(order[1] - frames / 2) <= 1 and max(order[:3]) - min(order[:3]) >= frames // 4
+
+
+def test_a_time_bounded_measurement_covers_some_frames_and_says_so(square, monkeypatch):
+    """With no time left for measuring, one frame is measured; the figures say which, the notice how many."""
+    from inrcodec.codec import video
+    from inrcodec.codec.presets import Resolved
+    from inrcodec.codec.result import finish
+
+    mp4, spdr = square
+    signal = load(mp4)
+    data = spdr.read_bytes()
+    whole = video.measure_video(signal, inrcodec.read_spdr(data), torch_cpu())
+    part = finish(signal, data, steps=1, seconds=0.0, params=0, float_mse=0.0, resolved=Resolved(16, 1, 1, 0.0, 8, 0, 0.0),
+                  device=torch_cpu(), measure_seconds=0.0)
+    measured = [p for p in part.frame_psnr_db if not np.isnan(p)]
+    assert len(measured) == 1 and measured[0] == pytest.approx(whole["frame_psnr_db"][0])
+    assert part.psnr_db == pytest.approx(whole["frame_psnr_db"][0])
+    assert any("measured on 1 of 8 frames" in n for n in part.notices)
+    assert whole["measured_frames"] == 8 and not np.isnan(whole["frame_psnr_db"]).any()
+
+
+def torch_cpu():
+    import torch
+
+    return torch.device("cpu")

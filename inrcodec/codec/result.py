@@ -104,24 +104,29 @@ def build_header(signal: Signal, arch: dict, quant: dict, values: dict | None = 
     }
 
 
-def measure(signal: Signal, data: bytes, device: torch.device) -> dict:
-    """PSNR and rho_AG (and SNR for audio, per-frame PSNR for video) of what a decoder renders from `data`."""
+def measure(signal: Signal, data: bytes, device: torch.device, seconds: float | None = None) -> dict:
+    """PSNR and rho_AG (and SNR for audio, per-frame PSNR for video) of what a decoder renders from `data`;
+    video stops measuring frames after `seconds` (codec/video.measure_video)."""
     checked = limits.read_checked(data)
     if signal.modality == "audio":
         return measure_audio(signal, checked, device)
     if signal.modality == "video":
-        return measure_video(signal, checked, device)
+        return measure_video(signal, checked, device, seconds)
     return measure_image(signal, checked, device)
 
 
 def finish(signal: Signal, data: bytes, *, steps: int, seconds: float, params: int, float_mse: float, resolved: Resolved,
-           device: torch.device, notices: list[str] | None = None) -> EncodeResult:
-    """The EncodeResult of the packed `data`, its metrics measured by decoding it.
+           device: torch.device, notices: list[str] | None = None, measure_seconds: float | None = None) -> EncodeResult:
+    """The EncodeResult of the packed `data`, its metrics measured by decoding it (a video's frames for at
+    most `measure_seconds`, when given: then a notice says how many frames the figures cover).
 
     Its notices are the signal's (from loading) followed by the encoder's `notices`, each once.
     """
-    m = measure(signal, data, device)
+    m = measure(signal, data, device, measure_seconds)
     header = container.peek(data)["header"]
+    frames = signal.grid_shape[0] if signal.modality == "video" else 0
+    if m.get("measured_frames", frames) < frames:
+        notices = [*(notices or []), f"--time: PSNR measured on {m['measured_frames']} of {frames} frames, spread over the clip"]
     lines = list(dict.fromkeys([*signal.notices, *(notices or [])]))
     return EncodeResult(data, header, steps, seconds, params, psnr_from_mse(float_mse), m["psnr_db"], m["rho_ag"], resolved,
                         m.get("snr_db"), m.get("frame_psnr_db"), lines)

@@ -97,14 +97,21 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
     lengths: list[int] = []
     err = energy = float_err = 0.0
     values = 0
+    overruns: list[float] = []  # per segment: seconds beyond its budget (reading its samples, work after its fit)
+    mark = start
     for k, signal in enumerate(_signals(source, cut)):
         budget = None
         if config.time_limit is not None:
-            budget = max(0.05, (config.time_limit - (_clock() - start)) / max(1, expected - k))
+            left = max(1, expected - k)
+            overrun = sum(overruns) / len(overruns) if overruns else 0.0  # what each segment is expected to cost beyond its budget
+            budget = max(0.05, (config.time_limit - (_clock() - start) - overrun * left) / left)
         seg_config = dataclasses.replace(config, time_limit=budget, seed=config.seed + k)
         label = f"segment {k + 1}/{about}{expected}"
         report = None if progress is None else (lambda phase, s, n, loss, t, label=label: progress(f"{label} {phase}", s, n, loss, t))
         result = encode(signal, seg_config, report)
+        if budget is not None:
+            overruns.append(max(0.0, _clock() - mark - budget))
+        mark = _clock()
         length = signal.grid_shape[0]
         energy += float(np.sum(np.square(signal.data, dtype=np.float64)))
         values += signal.data.size

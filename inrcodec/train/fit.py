@@ -85,6 +85,9 @@ def activation_bytes(model: nn.Module, n: int) -> int:
     return 8 * units * n
 
 
+JUDGE_POINTS = 1 << 20
+
+
 def full_loss(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, chunk: int = 1 << 16) -> float:
     """MSE over all samples, evaluated in chunks without autograd."""
     total = 0.0
@@ -204,6 +207,9 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
                     best_state[k].copy_(torch.where(improved, v, best_state[k]))
         return ld
 
+    # under --time, the full-data losses (checkpoint choice) are taken on a strided subset of about JUDGE_POINTS samples,
+    # so that one evaluation of a large video segment cannot overrun the budget
+    judge = slice(None) if opts.time_limit is None else slice(None, None, max(1, coords.shape[0] // JUDGE_POINTS))
     while step < opts.steps:
         if opts.time_limit is not None and time.perf_counter() - start >= opts.time_limit:
             break
@@ -229,7 +235,7 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
         step += 1
         pending.append(ld)
         if minibatch and (step % opts.eval_every == 0 or step == opts.steps):
-            full = full_loss(model, coords, values)
+            full = full_loss(model, coords[judge], values[judge])
             if full < best_host:
                 best_host = full
                 best_loss.fill_(full)
@@ -261,7 +267,7 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
                 progress(step, opts.steps, best_host, time.perf_counter() - start)
     # the weights after the last update were never scored: score them once
     best_host = float(best_loss) if not minibatch else best_host
-    final = full_loss(model, coords, values)
+    final = full_loss(model, coords[judge], values[judge])
     if math.isfinite(final) and final < best_host:
         best_host = final
     else:
