@@ -68,6 +68,7 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     config = EncodeConfig(**settings)
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
+    config, switched = _audio_engine_for_time(config, signal)
     if not isinstance(signal, Signal):  # an audio or video file, read segment by segment when it is long (format 1.4)
         from .codec.segments import encode_segments, needs_segments
 
@@ -76,6 +77,7 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
             if config.engine(signal.modality) == "grid":
                 from .rate.quality import encode_quality as encoder
             result = encode_segments(signal, config, progress, config.segment, announce, encoder)
+            result.notices = [switched, *result.notices] if switched else result.notices
             if output is not None:
                 files.write_atomic(output, result.data, force=force)
             return result
@@ -95,9 +97,30 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         from .codec.encode import encode_signal
 
         result = encode_signal(signal, config, progress)
+    result.notices = [switched, *result.notices] if switched else result.notices
     if output is not None:
         files.write_atomic(output, result.data, force=force)
     return result
+
+
+def _audio_engine_for_time(config, signal) -> tuple:
+    """Audio under a --time too short for the latent grid (rate/quality.grid_fits_in, per segment) goes to the plain
+    network, which trains on minibatches; returns the config to use and the notice saying so (or None)."""
+    if signal.modality != "audio" or config.arch != "auto" or config.time_limit is None or config.engine("audio") != "grid":
+        return config, None
+    from .rate.quality import grid_fits_in
+
+    total = signal.meta["samples"]
+    seconds = total / signal.meta["sample_rate"]
+    segment = config.segment if config.segment and seconds > config.segment else seconds
+    share = config.time_limit * segment / max(seconds, 1e-9)
+    if grid_fits_in(round(segment * signal.meta["sample_rate"]), share):
+        return config, None
+    import dataclasses
+
+    return dataclasses.replace(config, arch="mlp"), (
+        f"--time {config.time_limit:g}: about {share:.1f} s a {segment:.1f} s stretch is too short for the latent-grid "
+        "audio engine; fitted the plain network (--arch mlp) instead")
 
 
 def read_spdr(source: Source) -> CheckedFile:

@@ -74,3 +74,15 @@ def test_a_row_longer_than_the_format_allows_is_refused_with_a_hint(monkeypatch,
     monkeypatch.setattr(quality, "MAX_DIM", 1000)
     with pytest.raises(SpdrError, match="encode in segments"):
         inrcodec.encode(tone[0], **FIT)
+
+
+def test_a_time_too_short_for_the_grid_fits_the_plain_network_and_says_so(tone):
+    from inrcodec.rate.quality import grid_fits_in
+
+    samples = tone[1].shape[0]
+    assert grid_fits_in(samples, None) and not grid_fits_in(samples, 1e-4) and grid_fits_in(samples, 10.0)
+    short = inrcodec.encode(tone[0], time_limit=1e-4, preset="fast", device="cpu", segment=0)
+    assert "grid_levels" not in short.header["arch"]
+    assert any("too short for the latent-grid audio engine" in n for n in short.notices)
+    roomy = inrcodec.encode(tone[0], time_limit=30.0, steps=5, preset="fast", device="cpu", segment=0)
+    assert "grid_levels" in roomy.header["arch"] and not any("too short" in n for n in roomy.notices)

@@ -63,3 +63,35 @@ def test_bench_av_end_to_end_on_a_tiny_clip(tmp_path):
 def test_bench_quality_is_refused_for_tasks_without_it():
     res = CliRunner().invoke(main, ["bench", "audio", "--quality", "50"])
     assert res.exit_code != 0 and "apply to bench rd and av" in res.output
+
+
+@needs_scipy
+def test_bench_av_video_end_to_end_on_a_tiny_clip(tmp_path):
+    """A 6-frame 176x144 clip: x264, x265 and SVT-AV1 scans against spdr's three video networks, rows and plots."""
+    import av
+
+    from inrcodec.bench._avvideo import SPDR_WIDTHS, VIDEO_ANCHORS
+
+    clip = tmp_path / "square.mp4"
+    t, y, x = np.mgrid[0:6, 0:144, 0:176]
+    frames = np.stack([(128 + 100 * np.sin(0.1 * x + 0.3 * t)), 40 + 0 * y, (120 + 80 * np.cos(0.07 * y))], -1).astype(np.uint8)
+    with av.open(str(clip), "w") as out:
+        st = out.add_stream("libx264", rate=25)
+        st.width, st.height, st.pix_fmt, st.options = 176, 144, "yuv444p", {"crf": "0"}
+        for f in frames:
+            for p in st.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(p)
+        for p in st.encode():
+            out.mux(p)
+    res = CliRunner().invoke(main, ["bench", "av", str(clip), "--steps", "3", "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads((tmp_path / "out" / "av.json").read_text())
+    spdr = [r for r in rows if r["kind"] == "point" and r["codec"] == "spdr"]
+    assert [r["width"] for r in spdr] == list(SPDR_WIDTHS) and all(r["decoded_frames"] == 6 for r in spdr)
+    anchors = [r for r in rows if r["kind"] == "point" and r["codec"] in VIDEO_ANCHORS]
+    assert {r["codec"] for r in anchors} == set(VIDEO_ANCHORS) and all(len(r["frame_psnr_db"]) == 6 for r in anchors)
+    assert max(r["psnr_db"] for r in anchors) > 30  # the anchors are real codecs: their best file is close to the source
+    md = (tmp_path / "out" / "av.md").read_text()
+    assert "Video: BD-rate of spdr against x264, x265 and SVT-AV1" in md
+    for name in ("av_video_curves.png", "av_video_frames.png"):
+        assert (tmp_path / "out" / name).read_bytes()[:4] == b"\x89PNG"

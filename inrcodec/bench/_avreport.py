@@ -87,3 +87,85 @@ def plot(rows: list[dict]) -> bytes:
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return figure_png(fig)
+
+
+VIDEO_LABELS = {"spdr": "spdr (plain SPDER)", "x264": "x264 medium", "x265": "x265 medium", "svtav1": "SVT-AV1 p8"}
+
+
+def video_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
+    """The Markdown body and the plots of the video rows: BD-rates, equal bytes, seconds, RD curves, per-frame PSNR."""
+    from ._avvideo import VIDEO_ANCHORS
+
+    names = _names(rows)
+    bd_body = []
+    for n in names:
+        bd = {r["codec"]: r for r in rows if r["kind"] == "bd_rate" and r["input"] == n}
+        bd_body.append([n, *[f"{bd[c]['bd_rate_pct']:+.1f} %" if bd[c].get("bd_rate_pct") is not None else "n/a" for c in VIDEO_ANCHORS]])
+    eq_body = []
+    for n in names:
+        for w in dict.fromkeys(r["spdr_width"] for r in rows if r["kind"] == "equal_bytes" and r["input"] == n):
+            match = {r["codec"]: r for r in rows if r["kind"] == "equal_bytes" and r["input"] == n and r["spdr_width"] == w}
+            first = match[VIDEO_ANCHORS[0]]
+            cells = [f"{m['psnr_db']:.2f} ({m['kbits']:.0f})" if m.get("psnr_db") is not None else "none as small"
+                     for m in (match[c] for c in VIDEO_ANCHORS)]
+            eq_body.append([n, f"{w}x2", f"{first['spdr_kbits']:.1f}", f"{first['spdr_psnr_db']:.2f}", *cells])
+    time_body = []
+    for n in names:
+        pts = [r for r in rows if r["kind"] == "point" and r["input"] == n]
+        cells = [f"{np.mean([r['encode_s'] for r in pts if r['codec'] == c]):.3g} / "
+                 f"{np.mean([r['decode_s'] for r in pts if r['codec'] == c]):.3g}" for c in ("spdr", *VIDEO_ANCHORS)]
+        time_body.append([f"{n} ({pts[0]['size']}, {pts[0]['frames']} frames)", *cells])
+    md = ["", "## Video: BD-rate of spdr against x264, x265 and SVT-AV1 (RGB PSNR)", "",
+          "Negative: spdr needs that much less rate for the same PSNR; n/a: the PSNR ranges do not overlap.", "",
+          table(["clip", *[f"vs {VIDEO_LABELS[c]}" for c in VIDEO_ANCHORS]], bd_body),
+          "## Video at equal bytes", "", "Each anchor's best-PSNR file no larger than spdr's: PSNR dB (kbit/s).", "",
+          table(["clip", "spdr network", "spdr kbit/s", "spdr PSNR dB", *[VIDEO_LABELS[c] for c in VIDEO_ANCHORS]], eq_body),
+          "## Video encode and decode seconds", "", "Mean over each codec's points, this run.", "",
+          table(["clip", *[f"{VIDEO_LABELS[c]} encode / decode s" for c in ("spdr", *VIDEO_ANCHORS)]], time_body),
+          "Per-frame PSNR: `av_video_frames.png` (spdr's largest network and each anchor's file at no more bytes)."]
+    return "\n".join(md), {"video_curves": _video_curves(rows, names), "video_frames": _video_frames(rows, names)}
+
+
+def _video_curves(rows: list[dict], names: list[str]) -> bytes:
+    from ._avvideo import VIDEO_ANCHORS
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.5), squeeze=False)
+    styles = {"spdr": ("C3", "o-"), "x264": ("C0", "s--"), "x265": ("C2", "^-."), "svtav1": ("C4", "d:")}
+    for ax, name in zip(axes.flat, names, strict=True):
+        pts = [r for r in rows if r["kind"] == "point" and r["input"] == name]
+        for c in ("spdr", *VIDEO_ANCHORS):
+            xy = sorted((r["kbits"], r["psnr_db"]) for r in pts if r["codec"] == c)
+            if xy:
+                color, style = styles[c]
+                ax.plot(*zip(*xy, strict=True), style, color=color, label=VIDEO_LABELS[c], ms=4)
+        ax.set_xscale("log")
+        ax.set_title(f"{name} ({pts[0]['size']}, {pts[0]['seconds']:.1f} s)")
+        ax.set_xlabel("kbit/s (whole file, log)")
+        ax.set_ylabel("RGB PSNR (dB)")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def _video_frames(rows: list[dict], names: list[str]) -> bytes:
+    from ._avvideo import VIDEO_ANCHORS
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.3), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=True):
+        spdr = max((r for r in rows if r["kind"] == "point" and r["input"] == name and r["codec"] == "spdr"), key=lambda r: r["bytes"])
+        ax.plot(spdr["frame_psnr_db"], color="C3", label=f"spdr {spdr['kbits']:.0f} kbit/s")
+        for i, c in enumerate(VIDEO_ANCHORS):
+            m = next(r for r in rows if r["kind"] == "equal_bytes" and r["input"] == name and r["codec"] == c
+                     and r["spdr_width"] == spdr["width"])
+            if m.get("frame_psnr_db"):
+                ax.plot(m["frame_psnr_db"], color=f"C{[0, 2, 4][i]}", lw=0.9, label=f"{VIDEO_LABELS[c]} {m['kbits']:.0f} kbit/s")
+        ax.set_title(name)
+        ax.set_xlabel("frame")
+        ax.set_ylabel("RGB PSNR (dB)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return figure_png(fig)

@@ -58,6 +58,20 @@ AUDIO_OPTIONS = RateOptions()
 AUDIO_COARSEST = 4  # samples per cell of the coarsest audio level, about: 15 levels for a 4 s segment at 44.1 kHz
 
 
+# A full-batch step of the audio grid costs about this many seconds per time sample on 2 CPU cores (bench av: a 3.3 s
+# stereo 44.1 kHz segment, 146k samples, 0.21 s a step). Under --time, audio goes to the grid only when its share
+# of the budget buys at least MIN_GRID_STEPS steps (and the pack and measurement after them); else the plain
+# network, which trains on minibatches, gets the time (a 4 s segment of a 10-minute song under --time 600 would
+# get 5 grid steps: SNR about 0 dB).
+GRID_STEP_SECONDS_PER_SAMPLE = 1.5e-6
+MIN_GRID_STEPS = 100
+
+
+def grid_fits_in(samples: int, time_limit: float | None) -> bool:
+    """Whether `time_limit` seconds buy an audio grid of `samples` time samples MIN_GRID_STEPS steps (None: always)."""
+    return time_limit is None or time_limit >= 1.5 * MIN_GRID_STEPS * GRID_STEP_SECONDS_PER_SAMPLE * samples
+
+
 def audio_levels(samples: int) -> int:
     """Latent levels of an audio grid: halving down to about AUDIO_COARSEST samples a cell, at most MAX_LEVELS."""
     return max(1, min(MAX_LEVELS, int(math.log2(max(2, samples // AUDIO_COARSEST)))))
