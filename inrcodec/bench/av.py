@@ -68,8 +68,32 @@ def spdr_audio_point(path: str, source: np.ndarray, rate: int, quality: float, p
             "steps": res.steps, "preset": preset, "segments": len(res.header.get("segments", [])) or 1}
 
 
-def _curve(points: list[dict]) -> list[tuple[float, float]]:
-    return [(p["kbits"], p["snr_db"]) for p in points]
+def scan_anchors(opts: BenchOptions, name: str, codecs: tuple[str, ...], curve) -> dict[str, list[dict]]:
+    """Each anchor's bitrate scan of one clip (`curve(codec)`), logged as it goes."""
+    scans = {}
+    for c in codecs:
+        opts.log(f"{name}: {c} bitrate scan")
+        scans[c] = curve(c)
+    return scans
+
+
+def comparison_rows(base: dict, scans: dict[str, list[dict]], spdr: list[dict], metric: str, knob: str, fields: tuple[str, ...],
+                    window: tuple[float, float]) -> list[dict]:
+    """The rows of one clip: every point; at each spdr point (named by its `knob`, quality or width) each anchor's
+    best-`metric` file that is no larger (its `fields`); and the BD-rate of spdr against each anchor over `window` kbit/s."""
+    rows = [{"kind": "point", **base, **p} for c in scans for p in scans[c]] + [{"kind": "point", **base, **p} for p in spdr]
+    for p in spdr:
+        for c, points in scans.items():
+            fits = [a for a in points if a["bytes"] <= p["bytes"]]
+            m = max(fits, key=lambda a: a[metric]) if fits else None
+            rows.append({"kind": "equal_bytes", **base, "codec": c, f"spdr_{knob}": p[knob], "spdr_bytes": p["bytes"],
+                         "spdr_kbits": p["kbits"], f"spdr_{metric}": p[metric],
+                         **({k: m[k] for k in fields} if m else {"note": f"smallest {c} file is {min(a['bytes'] for a in points)} bytes"})})
+    for c, points in scans.items():
+        bd = bd_rate(*[[(a["kbits"], a[metric]) for a in pts] for pts in (points, spdr)], window=window)
+        why = f"no {metric} both curves reach within {window[0]:g}-{window[1]:g} kbit/s (or under 2 points)"
+        rows.append({"kind": "bd_rate", **base, "codec": c, "metric": metric, **(bd or {"bd_rate_pct": None, "note": why})})
+    return rows
 
 
 def measure_clip(path: str, opts: BenchOptions, qualities, preset: str, steps: int | None, folder: str) -> list[dict]:
@@ -78,30 +102,14 @@ def measure_clip(path: str, opts: BenchOptions, qualities, preset: str, steps: i
     source, rate = sf.read(path, dtype="float32", always_2d=True)
     base = {"input": name, "set": clip_set(name), "medium": "audio", "seconds": source.shape[0] / rate,
             "channels": source.shape[1], "rate": rate}
-    scans = {}
-    for c in AUDIO_ANCHORS:
-        opts.log(f"{name}: {c} bitrate scan")
-        scans[c] = audio_curve(source, rate, c)
+    scans = scan_anchors(opts, name, AUDIO_ANCHORS, lambda c: audio_curve(source, rate, c))
     spdr = []
     for q in qualities:
         opts.log(f"{name}: spdr --quality {q:g} ({preset})")
         spdr.append(spdr_audio_point(path, source, rate, q, preset, steps, opts.seed, opts.device, folder))
         p = spdr[-1]
         opts.log(f"  {p['bytes']} bytes ({p['kbits']:.1f} kbit/s), SNR {p['snr_db']:.2f} dB, encode {p['encode_s']:.0f} s")
-    rows = [{"kind": "point", **base, **p} for c in AUDIO_ANCHORS for p in scans[c]] + [{"kind": "point", **base, **p} for p in spdr]
-    for p in spdr:
-        for c in AUDIO_ANCHORS:
-            fits = [a for a in scans[c] if a["bytes"] <= p["bytes"]]
-            m = max(fits, key=lambda a: a["snr_db"]) if fits else None
-            rows.append({"kind": "equal_bytes", **base, "codec": c, "spdr_quality": p["quality"], "spdr_bytes": p["bytes"],
-                         "spdr_kbits": p["kbits"], "spdr_snr_db": p["snr_db"],
-                         **({k: m[k] for k in ("requested_kbits", "bytes", "kbits", "snr_db", "psnr_db")} if m else
-                            {"note": f"smallest {c} file is {min(a['bytes'] for a in scans[c])} bytes"})})
-    for c in AUDIO_ANCHORS:
-        bd = bd_rate(_curve(scans[c]), _curve(spdr), window=BD_KBITS)
-        why = f"no SNR both curves reach within {BD_KBITS[0]:g}-{BD_KBITS[1]:g} kbit/s (or under 2 points)"
-        rows.append({"kind": "bd_rate", **base, "codec": c, "metric": "snr_db", **(bd or {"bd_rate_pct": None, "note": why})})
-    return rows
+    return comparison_rows(base, scans, spdr, "snr_db", "quality", ("requested_kbits", "bytes", "kbits", "snr_db", "psnr_db"), BD_KBITS)
 
 
 def measure_video_clip(path: str, opts: BenchOptions, preset: str, steps: int | None, folder: str) -> list[dict]:
@@ -116,30 +124,14 @@ def measure_video_clip(path: str, opts: BenchOptions, preset: str, steps: int | 
     # nothing of the video engine was tuned on these clips
     base = {"input": name, "set": "evaluation", "medium": "video", "seconds": frames.shape[0] / float(fps),
             "size": f"{frames.shape[2]}x{frames.shape[1]}", "frames": frames.shape[0]}
-    scans = {}
-    for c in VIDEO_ANCHORS:
-        opts.log(f"{name}: {c} bitrate scan")
-        scans[c] = video_curve(frames, fps, c)
+    scans = scan_anchors(opts, name, VIDEO_ANCHORS, lambda c: video_curve(frames, fps, c))
     spdr = []
     for width in SPDR_WIDTHS:
         opts.log(f"{name}: spdr video, network {width}x2 ({preset})")
         spdr.append(spdr_video_point(path, frames, fps, width, preset, steps, opts.seed, opts.device, folder))
         opts.log(f"  {spdr[-1]['bytes']} bytes ({spdr[-1]['kbits']:.1f} kbit/s), PSNR {spdr[-1]['psnr_db']:.2f} dB")
-    rows = [{"kind": "point", **base, **p} for c in VIDEO_ANCHORS for p in scans[c]] + [{"kind": "point", **base, **p} for p in spdr]
-    for p in spdr:
-        for c in VIDEO_ANCHORS:
-            fits = [a for a in scans[c] if a["bytes"] <= p["bytes"]]
-            m = max(fits, key=lambda a: a["psnr_db"]) if fits else None
-            rows.append({"kind": "equal_bytes", **base, "codec": c, "spdr_width": p["width"], "spdr_bytes": p["bytes"],
-                         "spdr_kbits": p["kbits"], "spdr_psnr_db": p["psnr_db"],
-                         **({k: m[k] for k in ("requested_kbits", "bytes", "kbits", "psnr_db", "frame_psnr_db")} if m else
-                            {"note": f"smallest {c} file is {min(a['bytes'] for a in scans[c])} bytes"})})
-    for c in VIDEO_ANCHORS:
-        curves = [[(a["kbits"], a["psnr_db"]) for a in points] for points in (scans[c], spdr)]
-        bd = bd_rate(*curves, window=BD_VIDEO_KBITS)
-        why = f"no PSNR both curves reach within {BD_VIDEO_KBITS[0]:g}-{BD_VIDEO_KBITS[1]:g} kbit/s (or under 2 points)"
-        rows.append({"kind": "bd_rate", **base, "codec": c, "metric": "psnr_db", **(bd or {"bd_rate_pct": None, "note": why})})
-    return rows
+    return comparison_rows(base, scans, spdr, "psnr_db", "width", ("requested_kbits", "bytes", "kbits", "psnr_db", "frame_psnr_db"),
+                           BD_VIDEO_KBITS)
 
 
 def is_video(path: str) -> bool:
