@@ -57,7 +57,10 @@ class FourierFeatures(nn.Module):
         self.out_features = 2 * features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        proj = 2 * math.pi * x @ self.B.T
+        # a sum of in_features products, elementwise, not a GEMM: with K this small, BLAS picks FMA or plain kernels
+        # by how threads split the rows, the last bit differs, and sin of ~100 rad amplifies it (the float output was
+        # not thread-count independent, tests/test_determinism.py)
+        proj = (2 * math.pi * x[..., :, None] * self.B.T).sum(dim=-2)
         return torch.cat([torch.sin(proj), torch.cos(proj)], dim=-1)
 
 
