@@ -254,3 +254,18 @@ def torch_cpu():
     import torch
 
     return torch.device("cpu")
+
+
+def test_under_time_a_video_network_is_narrowed_to_what_measuring_it_allows():
+    from inrcodec.codec.encode import sized_for_time
+    from inrcodec.codec.presets import EncodeConfig, resolve
+    from inrcodec.media.video import frames_to_signal
+
+    signal = frames_to_signal(np.zeros((16, 1080, 1920, 3), np.uint8)[:, :, :, :], Fraction(25))
+    free = resolve(EncodeConfig(preset="fast"), signal.num_samples, 3, 3, "video")
+    timed = sized_for_time(free, signal, EncodeConfig(preset="fast", time_limit=6.0))
+    assert 8 <= timed.width < 64 < free.width and any("narrowed" in n for n in timed.notices)
+    roomy = sized_for_time(free, signal, EncodeConfig(preset="fast", time_limit=1e6))
+    assert roomy.width == free.width
+    chosen = sized_for_time(free, signal, EncodeConfig(preset="fast", time_limit=6.0, width=300))
+    assert chosen is free  # an explicit --width is the user's choice

@@ -8,6 +8,8 @@ Rate control (`--bpp`, rate/bpp.py) is the other encoder; api.py chooses between
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
 import time
 from collections.abc import Callable
 
@@ -20,10 +22,10 @@ from ..nn.quantize import bit_plan, dequantize_state, quantize_state
 from ..nn.registry import build_model, count_parameters, make_arch
 from ..signal import AXES, Signal
 from ..train.between import BetweenSampler
-from ..train.fit import FitOptions, fit, full_loss
+from ..train.fit import EAGER_FLOPS, JUDGE_POINTS, FitOptions, fit, full_loss
 from ..train.qat import attach_fake_quant, detach_fake_quant
 from .audio import value_map
-from .presets import EncodeConfig, Resolved, resolve
+from .presets import MIN_WIDTH, EncodeConfig, Resolved, resolve
 from .result import EncodeResult, build_header, coord_placements, coord_scales, finish
 
 Progress = Callable[[str, int, int, float, float], None]  # (phase, step, total, loss, seconds)
@@ -52,6 +54,7 @@ def plain_arch(config: EncodeConfig, r: Resolved, in_features: int, channels: in
 # frames) stops when the budget is spent (codec/video.measure_video); images and audio measure in well under it.
 TAIL_SHARE = {"video": 0.25}
 PROBE_POINTS = 1 << 20  # under --time, the float-or-tuned choice is judged on about this many strided samples
+FORWARD_COST = 4.0  # FLOPs a sample per multiply-add of a forward pass with its activations, rough (2 for the MACs, 2 for sin, sqrt)
 
 BETWEEN_KIND = {"image": "cubic", "audio": "cubic", "video": "linear"}  # the trivial interpolant of each medium
 
@@ -75,6 +78,7 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
     device = pick_device(config.device)
     axes = AXES[signal.modality]
     r = resolve(config, signal.num_samples, signal.channels, len(axes), signal.modality)
+    r = sized_for_time(r, signal, config)
     torch.manual_seed(config.seed)
     arch = plain_arch(config, r, len(axes), signal.channels)
     limits.check_arch_size(arch)
@@ -125,6 +129,24 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
     measure_seconds = None if budget is None else max(0.0, budget - seconds)
     return finish(signal, data, steps=steps, seconds=seconds, params=count_parameters(model), float_mse=float_loss, resolved=r,
                   device=measure_on, notices=notices, measure_seconds=measure_seconds)
+
+
+def sized_for_time(r: Resolved, signal: Signal, config: EncodeConfig) -> Resolved:
+    """Under --time, a video's network no wider than its fixed work allows: one frame rendered to measure it, the
+    checkpoint loss and the float-or-tuned choice (each on a strided subset) must fit the TAIL_SHARE of the budget.
+
+    Why: the preset sizes the network by the samples (33 M in a 16-frame 1080p segment), and at that size this fixed
+    work alone took 50-80 s against a 6 s share of `--time 600` over 60 s (benchmarks/results/segments.md)."""
+    if config.time_limit is None or config.width is not None or signal.modality != "video":
+        return r
+    samples = signal.grid_shape[1] * signal.grid_shape[2] + JUDGE_POINTS + 2 * PROBE_POINTS
+    macs = TAIL_SHARE["video"] * config.time_limit * EAGER_FLOPS / (FORWARD_COST * samples)
+    a, b = max(r.depth, 1), len(AXES["video"]) + signal.channels + r.depth + 2  # macs ~ depth w^2 + (in + out + ...) w
+    cap = max(MIN_WIDTH, int((-b + math.sqrt(b * b + 4 * a * macs)) / (2 * a)))
+    if cap >= r.width:
+        return r
+    return dataclasses.replace(r, width=cap, notices=(*r.notices, f"--time: the preset's {r.width}-wide network narrowed "
+                                                      "so that packing and measuring the file fit the time"))
 
 
 def _quantized_loss(model: torch.nn.Module, plan: dict, coords: torch.Tensor, values: torch.Tensor) -> float:
