@@ -104,23 +104,20 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
 
 
 def _audio_engine_for_time(config, signal) -> tuple:
-    """Audio under a --time too short for the latent grid (rate/quality.grid_fits_in, per segment) goes to the plain
-    network, which trains on minibatches; returns the config to use and the notice saying so (or None)."""
+    """Audio under a --time too short for the latent grid (rate/quality.grid_fits_in) goes to the plain network,
+    which trains on minibatches; returns the config to use and the notice saying so (or None)."""
     if signal.modality != "audio" or config.arch != "auto" or config.time_limit is None or config.engine("audio") != "grid":
         return config, None
     from .rate.quality import grid_fits_in
 
-    total = signal.meta["samples"]
-    seconds = total / signal.meta["sample_rate"]
-    segment = config.segment if config.segment and seconds > config.segment else seconds
-    share = config.time_limit * segment / max(seconds, 1e-9)
-    if grid_fits_in(round(segment * signal.meta["sample_rate"]), share):
+    samples, rate = signal.meta["samples"], signal.meta["sample_rate"]
+    if grid_fits_in(samples, config.time_limit):
         return config, None
     import dataclasses
 
     return dataclasses.replace(config, arch="mlp"), (
-        f"--time {config.time_limit:g}: about {share:.1f} s a {segment:.1f} s stretch is too short for the latent-grid "
-        "audio engine; fitted the plain network (--arch mlp) instead")
+        f"--time {config.time_limit:g}: about {config.time_limit * rate / max(1, samples):.1f} s a second of audio is too short "
+        "for the latent-grid audio engine; fitted the plain network (--arch mlp) instead")
 
 
 def read_spdr(source: Source) -> CheckedFile:

@@ -19,27 +19,45 @@ def _names(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["input"] for r in rows))
 
 
-def bd_table(rows: list[dict]) -> str:
-    head = ["clip", "set"] + [f"vs {LABELS[c]}" for c in AUDIO_ANCHORS]
+def bd_cells(rows: list[dict], name: str, anchors: tuple[str, ...]) -> list[str]:
+    """One clip's BD-rates of spdr against each anchor, as table cells."""
+    bd = {r["codec"]: r for r in rows if r["kind"] == "bd_rate" and r["input"] == name}
+    return [f"{bd[c]['bd_rate_pct']:+.1f} %" if bd[c].get("bd_rate_pct") is not None else "n/a" for c in anchors]
+
+
+def equal_bytes_body(rows: list[dict], anchors: tuple[str, ...], knob: str, show, metric: str, rate: str) -> list[list[str]]:
+    """Rows of an equal-bytes table: per clip and spdr point (its `knob`, shown by `show`), spdr's rate and `metric`,
+    then each anchor's best file no larger as "metric (kbit/s)" (`rate`: the kbit/s format)."""
     body = []
     for n in _names(rows):
-        bd = {r["codec"]: r for r in rows if r["kind"] == "bd_rate" and r["input"] == n}
-        cells = [f"{bd[c]['bd_rate_pct']:+.1f} %" if bd[c].get("bd_rate_pct") is not None else "n/a" for c in AUDIO_ANCHORS]
-        body.append([n, bd[AUDIO_ANCHORS[0]]["set"], *cells])
+        matches = [r for r in rows if r["kind"] == "equal_bytes" and r["input"] == n]
+        for k in dict.fromkeys(r[f"spdr_{knob}"] for r in matches):
+            match = {r["codec"]: r for r in matches if r[f"spdr_{knob}"] == k}
+            first = match[anchors[0]]
+            cells = [f"{m[metric]:.2f} ({m['kbits']:{rate}})" if m.get(metric) is not None else "none as small"
+                     for m in (match[c] for c in anchors)]
+            body.append([n, show(k), f"{first['spdr_kbits']:.1f}", f"{first[f'spdr_{metric}']:.2f}", *cells])
+    return body
+
+
+def timing_cells(points: list[dict], codecs: tuple[str, ...]) -> list[str]:
+    """Mean encode / decode seconds of each codec's points of one clip."""
+    cells = []
+    for c in codecs:
+        mine = [r for r in points if r["codec"] == c]
+        cells.append(f"{np.mean([r['encode_s'] for r in mine]):.3g} / {np.mean([r['decode_s'] for r in mine]):.3g}" if mine else "n/a")
+    return cells
+
+
+def bd_table(rows: list[dict]) -> str:
+    head = ["clip", "set"] + [f"vs {LABELS[c]}" for c in AUDIO_ANCHORS]
+    body = [[n, next(r["set"] for r in rows if r["input"] == n), *bd_cells(rows, n, AUDIO_ANCHORS)] for n in _names(rows)]
     return table(head, body)
 
 
 def equal_bytes_table(rows: list[dict]) -> str:
     head = ["clip", "spdr Q", "spdr kbit/s", "spdr SNR dB"] + [f"{LABELS[c]} SNR dB (kbit/s)" for c in AUDIO_ANCHORS]
-    body = []
-    for n in _names(rows):
-        for q in dict.fromkeys(r["spdr_quality"] for r in rows if r["kind"] == "equal_bytes" and r["input"] == n):
-            match = {r["codec"]: r for r in rows if r["kind"] == "equal_bytes" and r["input"] == n and r["spdr_quality"] == q}
-            first = match[AUDIO_ANCHORS[0]]
-            cells = [f"{m['snr_db']:.2f} ({m['kbits']:.1f})" if m.get("snr_db") is not None else "none as small"
-                     for m in (match[c] for c in AUDIO_ANCHORS)]
-            body.append([n, f"{q:g}", f"{first['spdr_kbits']:.1f}", f"{first['spdr_snr_db']:.2f}", *cells])
-    return table(head, body)
+    return table(head, equal_bytes_body(rows, AUDIO_ANCHORS, "quality", lambda q: f"{q:g}", "snr_db", ".1f"))
 
 
 def timing_table(rows: list[dict]) -> str:
@@ -47,11 +65,7 @@ def timing_table(rows: list[dict]) -> str:
     body = []
     for n in _names(rows):
         pts = [r for r in rows if r["kind"] == "point" and r["input"] == n]
-        cells = []
-        for c in ("spdr", *AUDIO_ANCHORS):
-            mine = [r for r in pts if r["codec"] == c]
-            cells.append(f"{np.mean([r['encode_s'] for r in mine]):.3g} / {np.mean([r['decode_s'] for r in mine]):.3g}" if mine else "n/a")
-        body.append([n, f"{pts[0]['seconds']:.2f}", *cells])
+        body.append([n, f"{pts[0]['seconds']:.2f}", *timing_cells(pts, ("spdr", *AUDIO_ANCHORS))])
     return table(head, body)
 
 
@@ -97,24 +111,12 @@ def video_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
     from ._avvideo import VIDEO_ANCHORS
 
     names = _names(rows)
-    bd_body = []
-    for n in names:
-        bd = {r["codec"]: r for r in rows if r["kind"] == "bd_rate" and r["input"] == n}
-        bd_body.append([n, *[f"{bd[c]['bd_rate_pct']:+.1f} %" if bd[c].get("bd_rate_pct") is not None else "n/a" for c in VIDEO_ANCHORS]])
-    eq_body = []
-    for n in names:
-        for w in dict.fromkeys(r["spdr_width"] for r in rows if r["kind"] == "equal_bytes" and r["input"] == n):
-            match = {r["codec"]: r for r in rows if r["kind"] == "equal_bytes" and r["input"] == n and r["spdr_width"] == w}
-            first = match[VIDEO_ANCHORS[0]]
-            cells = [f"{m['psnr_db']:.2f} ({m['kbits']:.0f})" if m.get("psnr_db") is not None else "none as small"
-                     for m in (match[c] for c in VIDEO_ANCHORS)]
-            eq_body.append([n, f"{w}x2", f"{first['spdr_kbits']:.1f}", f"{first['spdr_psnr_db']:.2f}", *cells])
+    bd_body = [[n, *bd_cells(rows, n, VIDEO_ANCHORS)] for n in names]
+    eq_body = equal_bytes_body(rows, VIDEO_ANCHORS, "width", lambda w: f"{w}x2", "psnr_db", ".0f")
     time_body = []
     for n in names:
         pts = [r for r in rows if r["kind"] == "point" and r["input"] == n]
-        cells = [f"{np.mean([r['encode_s'] for r in pts if r['codec'] == c]):.3g} / "
-                 f"{np.mean([r['decode_s'] for r in pts if r['codec'] == c]):.3g}" for c in ("spdr", *VIDEO_ANCHORS)]
-        time_body.append([f"{n} ({pts[0]['size']}, {pts[0]['frames']} frames)", *cells])
+        time_body.append([f"{n} ({pts[0]['size']}, {pts[0]['frames']} frames)", *timing_cells(pts, ("spdr", *VIDEO_ANCHORS))])
     md = ["", "## Video: BD-rate of spdr against x264, x265 and SVT-AV1 (RGB PSNR)", "",
           "Negative: spdr needs that much less rate for the same PSNR; n/a: the PSNR ranges do not overlap.", "",
           table(["clip", *[f"vs {VIDEO_LABELS[c]}" for c in VIDEO_ANCHORS]], bd_body),

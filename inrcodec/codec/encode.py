@@ -22,7 +22,7 @@ from ..nn.quantize import bit_plan, dequantize_state, quantize_state
 from ..nn.registry import build_model, count_parameters, make_arch
 from ..signal import AXES, Signal
 from ..train.between import BetweenSampler
-from ..train.fit import EAGER_FLOPS, JUDGE_POINTS, FitOptions, fit, full_loss
+from ..train.fit import EAGER_FLOPS, JUDGE_POINTS, FitOptions, fit, full_loss, judged
 from ..train.qat import attach_fake_quant, detach_fake_quant
 from .audio import value_map
 from .presets import MIN_WIDTH, EncodeConfig, Resolved, resolve
@@ -53,7 +53,6 @@ def plain_arch(config: EncodeConfig, r: Resolved, in_features: int, channels: in
 # Share of --time kept for quantizing, packing and measuring the file: a video's measurement (rendering its
 # frames) stops when the budget is spent (codec/video.measure_video); images and audio measure in well under it.
 TAIL_SHARE = {"video": 0.25}
-PROBE_POINTS = 1 << 20  # under --time, the float-or-tuned choice is judged on about this many strided samples
 FORWARD_COST = 4.0  # FLOPs a sample per multiply-add of a forward pass with its activations, rough (2 for the MACs, 2 for sin, sqrt)
 
 BETWEEN_KIND = {"image": "cubic", "audio": "cubic", "video": "linear"}  # the trivial interpolant of each medium
@@ -117,7 +116,7 @@ def encode_signal(signal: Signal, config: EncodeConfig = EncodeConfig(), progres
             steps += qres.steps
             notices += [n for n in qres.notices if n not in notices]
         detach_fake_quant(tuned)
-        probe = slice(None) if budget is None else slice(None, None, max(1, coords.shape[0] // PROBE_POINTS))  # --time: a strided subset
+        probe = judged(coords.shape[0], budget is not None)
         losses = [_quantized_loss(m, plan, coords[probe], values[probe]) for m in (tuned, model)]
         model = tuned if losses[0] <= losses[1] else model
     tensors, quant = quantize_state(model.cpu(), plan)
@@ -139,7 +138,7 @@ def sized_for_time(r: Resolved, signal: Signal, config: EncodeConfig) -> Resolve
     work alone took 50-80 s against a 6 s share of `--time 600` over 60 s (benchmarks/results/segments.md)."""
     if config.time_limit is None or config.width is not None or signal.modality != "video":
         return r
-    samples = signal.grid_shape[1] * signal.grid_shape[2] + JUDGE_POINTS + 2 * PROBE_POINTS
+    samples = signal.grid_shape[1] * signal.grid_shape[2] + 3 * JUDGE_POINTS  # a frame, the last checkpoint loss, two probes
     macs = TAIL_SHARE["video"] * config.time_limit * EAGER_FLOPS / (FORWARD_COST * samples)
     a, b = max(r.depth, 1), len(AXES["video"]) + signal.channels + r.depth + 2  # macs ~ depth w^2 + (in + out + ...) w
     cap = max(MIN_WIDTH, int((-b + math.sqrt(b * b + 4 * a * macs)) / (2 * a)))

@@ -15,6 +15,7 @@ import torch
 
 from .._version import __version__
 from ..format import container, limits
+from ..format.geometry import is_grid_arch
 from ..metrics import psnr_from_mse
 from ..nn.coords import CENTRE, TIMESTAMP
 from ..signal import AXES, Signal
@@ -92,7 +93,7 @@ def build_header(signal: Signal, arch: dict, quant: dict, values: dict | None = 
     """
     c = signal.channels
     axes = AXES[signal.modality]
-    scales = [1.0] * len(axes) if "grid_levels" in arch else coord_scales(signal.modality, signal.grid_shape)
+    scales = [1.0] * len(axes) if is_grid_arch(arch) else coord_scales(signal.modality, signal.grid_shape)
     return {
         "modality": signal.modality,
         "signal": dict(signal.meta),

@@ -161,9 +161,8 @@ def measure_order(frames: int) -> list[int]:
     if frames <= 0:
         return []
     bits = max(1, (frames - 1).bit_length() + 1)
-    picks = (int(f"{i:0{bits}b}"[::-1], 2) * frames >> bits for i in range(1 << bits))  # floor(frames * radical inverse of i)
-    order = list(dict.fromkeys(picks))
-    return order + [k for k in range(frames) if k not in set(order)]
+    # floor(frames * radical inverse of i): 2^bits >= 2 frames picks, under one frame apart, so every frame comes up
+    return list(dict.fromkeys(int(f"{i:0{bits}b}"[::-1], 2) * frames >> bits for i in range(1 << bits)))
 
 
 def measure_video(signal: Signal, checked: CheckedFile, device: torch.device, seconds: float | None = None) -> dict:

@@ -48,7 +48,7 @@ from ..errors import (
 )
 from . import latentcoding
 from .compact import compress_header, decode_payload, decompress_header, encode_payload
-from .geometry import tensor_dtype
+from .geometry import is_grid_arch, tensor_dtype
 from .header import MAX_HEADER_BYTES, canonical_json, parse_header, validate_header, validate_segmented
 
 __all__ = [
@@ -163,7 +163,7 @@ def _encode(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
 
 def required_minor(header: dict, compact: bool = False) -> int:
     """The lowest 1.x minor version whose readers read `header` correctly (older ones refuse it, never misread)."""
-    if "grid_levels" in header["arch"] and header["modality"] == "audio":
+    if header["modality"] == "audio" and is_grid_arch(header["arch"]):
         return AUDIO_GRID_MINOR
     if header["quant"].get("coding") == "arm":
         return ARM_MINOR
@@ -230,7 +230,7 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
         raise HeaderInvalid(f"header field 'quant.coding' 'arm' needs format 1.{ARM_MINOR}, file says {major}.{minor}")
     if minor < TIMESTAMP_MINOR and header["coords"]["convention"] == "timestamp":
         raise HeaderInvalid(f"header field 'coords.convention' 'timestamp' needs format 1.{TIMESTAMP_MINOR}, file says {major}.{minor}")
-    if minor < AUDIO_GRID_MINOR and header["modality"] == "audio" and "grid_levels" in header.get("arch", {}):
+    if minor < AUDIO_GRID_MINOR and header["modality"] == "audio" and is_grid_arch(header.get("arch", {})):
         raise HeaderInvalid(f"header field 'arch.grid_levels' on audio needs format 1.{AUDIO_GRID_MINOR}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
              "payload_bytes": payload_len}

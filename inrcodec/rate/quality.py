@@ -52,23 +52,25 @@ MAX_SYNTHESIS = (24, 1)
 # JPEG 33.61, S1 32.66 / 40795 / 33.42, S2 33.38 / 39155 / 33.25; astronaut S0 32.52 / 61229 /
 # 36.18, S2 32.48 / 45251 / 34.51 (the same PSNR in 26 % fewer bytes). A step costs 17-28 % more.
 QUALITY_OPTIONS = RateOptions(stencil=2)
-# Audio's one row of latents: no stencil (a 3x3 stencil on one row repeats it; along time it measured no gain
-# in benchmarks/audio_engine.py), bilinear.
+# Audio's one row of latents: no stencil (not measured on audio: on one row the 3x3 stencil's vertical neighbours
+# repeat the row), bilinear.
 AUDIO_OPTIONS = RateOptions()
 AUDIO_COARSEST = 4  # samples per cell of the coarsest audio level, about: 15 levels for a 4 s segment at 44.1 kHz
 
 
 # A full-batch step of the audio grid costs about this many seconds per time sample on 2 CPU cores (bench av: a 3.3 s
-# stereo 44.1 kHz segment, 146k samples, 0.21 s a step). Under --time, audio goes to the grid only when its share
-# of the budget buys at least MIN_GRID_STEPS steps (and the pack and measurement after them); else the plain
+# stereo 44.1 kHz segment, 146k samples, 0.21 s a step). Under --time, audio goes to the grid only when the budget
+# buys every segment at least MIN_GRID_STEPS steps (and the pack and measurement after them); else the plain
 # network, which trains on minibatches, gets the time (a 4 s segment of a 10-minute song under --time 600 would
-# get 5 grid steps: SNR about 0 dB).
+# get 5 grid steps: SNR about 0 dB). The cost is linear in samples and --time is shared out in proportion to them,
+# so the test is the same for the whole clip as for each of its segments.
 GRID_STEP_SECONDS_PER_SAMPLE = 1.5e-6
 MIN_GRID_STEPS = 100
 
 
 def grid_fits_in(samples: int, time_limit: float | None) -> bool:
-    """Whether `time_limit` seconds buy an audio grid of `samples` time samples MIN_GRID_STEPS steps (None: always)."""
+    """Whether `time_limit` seconds buy audio of `samples` time samples (a clip, or the segments it is cut into)
+    MIN_GRID_STEPS grid steps (None: always)."""
     return time_limit is None or time_limit >= 1.5 * MIN_GRID_STEPS * GRID_STEP_SECONDS_PER_SAMPLE * samples
 
 

@@ -85,7 +85,13 @@ def activation_bytes(model: nn.Module, n: int) -> int:
     return 8 * units * n
 
 
-JUDGE_POINTS = 1 << 20
+JUDGE_POINTS = 1 << 20  # under --time, losses that only choose between weights are taken on about this many samples
+
+
+def judged(n: int, time_limited: bool) -> slice:
+    """The samples a choosing loss looks at: all of them, or under --time a strided subset of about JUDGE_POINTS,
+    so that one evaluation of a large video segment cannot overrun the budget."""
+    return slice(None) if not time_limited else slice(None, None, max(1, n // JUDGE_POINTS))
 
 
 def full_loss(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, chunk: int = 1 << 16) -> float:
@@ -207,9 +213,7 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
                     best_state[k].copy_(torch.where(improved, v, best_state[k]))
         return ld
 
-    # under --time, the full-data losses (checkpoint choice) are taken on a strided subset of about JUDGE_POINTS samples,
-    # so that one evaluation of a large video segment cannot overrun the budget
-    judge = slice(None) if opts.time_limit is None else slice(None, None, max(1, coords.shape[0] // JUDGE_POINTS))
+    judge = judged(coords.shape[0], opts.time_limit is not None)  # the checkpoint losses' samples
     while step < opts.steps:
         if opts.time_limit is not None and time.perf_counter() - start >= opts.time_limit:
             break
