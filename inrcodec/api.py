@@ -68,15 +68,16 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     config = EncodeConfig(**settings)
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
-    config, switched = _audio_engine_for_time(config, signal)
+    config, switched = _engine_for_time(config, signal)
     if not isinstance(signal, Signal):  # an audio or video file, read segment by segment when it is long (format 1.4)
         from .codec.segments import encode_segments, needs_segments
 
-        if config.segment and config.bpp is None and needs_segments(signal, config.segment):
+        seconds = _segment_seconds(config, signal)
+        if config.segment and config.bpp is None and needs_segments(signal, seconds):
             encoder = None
             if config.engine(signal.modality) == "grid":
                 from .rate.quality import encode_quality as encoder
-            result = encode_segments(signal, config, progress, config.segment, announce, encoder)
+            result = encode_segments(signal, config, progress, seconds, announce, encoder)
             result.notices = [switched, *result.notices] if switched else result.notices
             if output is not None:
                 files.write_atomic(output, result.data, force=force)
@@ -103,21 +104,36 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     return result
 
 
-def _audio_engine_for_time(config, signal) -> tuple:
-    """Audio under a --time too short for the latent grid (rate/quality.grid_fits_in) goes to the plain network,
-    which trains on minibatches; returns the config to use and the notice saying so (or None)."""
-    if signal.modality != "audio" or config.arch != "auto" or config.time_limit is None or config.engine("audio") != "grid":
+def _engine_for_time(config, signal) -> tuple:
+    """Audio or video under a --time too short for the latent grid (rate/quality.grid_fits_in) goes to the plain
+    network, which trains on minibatches; returns the config to use and the notice saying so (or None)."""
+    kind = signal.modality
+    if kind == "image" or config.arch != "auto" or config.time_limit is None or config.engine(kind) != "grid":
         return config, None
     from .rate.quality import grid_fits_in
 
-    samples, rate = signal.meta["samples"], signal.meta["sample_rate"]
-    if grid_fits_in(samples, config.time_limit):
+    meta = signal.meta
+    samples = meta["samples"] if kind == "audio" else meta["frames"] * meta["height"] * meta["width"]
+    if grid_fits_in(samples, config.time_limit, kind):
         return config, None
     import dataclasses
 
+    seconds = meta["samples"] / meta["sample_rate"] if kind == "audio" else float(meta["frames"] * Fraction(*meta["fps"][::-1]))
     return dataclasses.replace(config, arch="mlp"), (
-        f"--time {config.time_limit:g}: about {config.time_limit * rate / max(1, samples):.1f} s a second of audio is too short "
-        "for the latent-grid audio engine; fitted the plain network (--arch mlp) instead")
+        f"--time {config.time_limit:g}: about {config.time_limit / max(seconds, 1e-9):.1f} s a second of {kind} is too short "
+        f"for the latent-grid {kind} engine; fitted the plain network (--arch mlp) instead")
+
+
+def _segment_seconds(config, signal) -> float:
+    """The segment length to cut at: config.segment, shorter for video on the latent grid so that one segment holds at
+    most rate/quality.GRID_VIDEO_VALUES pixels (its latents, contexts and gradients stay in bounded memory)."""
+    if signal.modality != "video" or config.engine("video") != "grid":
+        return config.segment
+    from .rate.quality import GRID_VIDEO_VALUES
+
+    meta = signal.meta
+    frames = max(1, GRID_VIDEO_VALUES // (meta["height"] * meta["width"]))
+    return min(config.segment, frames / float(Fraction(*meta["fps"])))
 
 
 def read_spdr(source: Source) -> CheckedFile:

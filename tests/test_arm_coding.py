@@ -18,20 +18,22 @@ from inrcodec.format import armmodel, geometry, latentcoding
 
 
 def make_file(h: int, w: int, levels: int, bits: int = 8, depth: int = 1, width: int = 4, seed: int = 0,
-              latents: np.ndarray | None = None, arm: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
-    """A 1.3 header and tensors: a latent grid h x w of `levels`, a one-channel synthesis net, a seeded integer ARM."""
+              latents: np.ndarray | None = None, arm: dict | None = None, frames: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """A 1.3 header and tensors: a latent grid h x w of `levels` (with `frames`: a 1.6 video pyramid of that many
+    finest planes), a one-channel synthesis net, a seeded integer ARM."""
     rng = np.random.default_rng(seed)
-    shapes = geometry.level_shapes(h, w, levels)
-    n = sum(a * b for a, b in shapes)
     arch = {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 1, "width": 3, "depth": 0,
             "omega0": 1.0, "first_omega0": 1.0, "grid_levels": levels, "grid_height": h, "grid_width": w,
             "arm_width": width, "arm_depth": depth}
+    if frames is not None:
+        arch.update(in_features=3, grid_frames=frames)
+    n = geometry.grid_latents(arch)
     dt = np.int8 if bits == 8 else np.int16
     q = 2 ** (bits - 1) - 1
     tensors = {"latents": (rng.integers(-3, 4, n) if latents is None else latents).astype(dt), "latents.scale": np.ones(1, np.float32)}
     specs = {"latents": {"bits": bits, "shape": [n], "scale_shape": [1]}}
     net = {"net.0.weight": [3, levels], "net.0.bias": [3], "net.1.weight": [1, 3], "net.1.bias": [1]}
-    for name, shape in {**net, **geometry.arm_tensors(width, depth, levels)}.items():
+    for name, shape in {**net, **geometry.arm_tensors(width, depth, levels, geometry.arm_context(arch))}.items():
         wide = name.endswith(".bias") or name == "arm.level"
         lim = 2000 if wide else 60
         tensors[name] = rng.integers(-lim, lim + 1, shape).astype(np.int16 if wide else np.int8)
@@ -65,11 +67,15 @@ def _extreme(n: int, bits: int, seed: int) -> np.ndarray:
 @pytest.mark.parametrize(("h", "w", "levels", "bits", "fill"), [
     (9, 7, 3, 8, "zeros"), (9, 7, 3, 8, "extremes"), (9, 7, 3, 16, "extremes"), (1, 1, 1, 8, "extremes"),
     (1, 13, 4, 16, "extremes"), (13, 1, 2, 8, "random"), (5, 6, 1, 8, "random"), (4, 4, 16, 8, "random"),
-    (1, 4097, 12, 16, "extremes"), (1, 4097, 12, 8, "random")])  # one row: an audio grid (format 1.5)
+    (1, 4097, 12, 16, "extremes"), (1, 4097, 12, 8, "random"),  # one row: an audio grid (format 1.5)
+    ((7, 9, 5), None, 4, 16, "extremes"), ((7, 9, 5), None, 4, 8, "zeros"), ((1, 3, 3), None, 2, 8, "random"),
+    ((33, 2, 3), None, 7, 8, "random")])  # (frames, h, w): a video pyramid (format 1.6), more planes than levels halve
 def test_round_trip_on_adversarial_grids(h, w, levels, bits, fill):
-    n = sum(a * b for a, b in geometry.level_shapes(h, w, levels))
+    frames, h, w = h if isinstance(h, tuple) else (None, h, w)
+    header, tensors = make_file(h, w, levels, bits, frames=frames)
+    n = tensors["latents"].size
     latents = {"zeros": np.zeros(n, np.int64), "extremes": _extreme(n, bits, 1), "random": None}[fill]
-    header, tensors = make_file(h, w, levels, bits, latents=latents)
+    header, tensors = make_file(h, w, levels, bits, latents=latents, frames=frames)
     round_trip(header, tensors)
     if fill == "zeros":  # every level masked off: the mask is 0 and the stream holds only the other tensors
         payload = latentcoding.encode_payload(header, tensors)
@@ -269,23 +275,28 @@ def test_contexts_equal_the_torch_twin(h, w, levels):
             np.testing.assert_array_equal(mine, ctx[where.reshape(-1)], err_msg=f"level {lv} pass {pass_}")
 
 
-def test_integer_arm_rate_is_within_a_percent_of_the_torch_arm():
+@pytest.mark.parametrize("frames", [None, 5])
+def test_integer_arm_rate_is_within_a_percent_of_the_torch_arm(frames):
+    """The torch ARM (training's rate) and the file's integer ARM see the same contexts: on an image grid, and on a
+    video pyramid (format 1.6) whose planes take their coarser context from plane k // 2."""
     import torch
 
     from inrcodec.nn.arm import Arm, to_integers
 
     torch.manual_seed(0)
-    h, w, levels = 32, 32, 4
-    arm = Arm(8, 1, levels)
+    h, w, levels = (32, 32, 4) if frames is None else (12, 14, 4)
+    arm = Arm(8, 1, levels, armmodel.CONTEXT if frames is None else armmodel.VIDEO_CONTEXT)
     with torch.no_grad():
         arm.level.copy_(torch.tensor([1.5, 2.0, 2.5, 3.0]))
     shapes = geometry.level_shapes(h, w, levels)
+    if frames is not None:
+        shapes = [(-(-frames // 2**lv), *shape) for lv, shape in enumerate(shapes)]
     rng = np.random.default_rng(1)
     grids = [np.rint(rng.laplace(0, 2.0 ** (lv + 1), s)).clip(-127, 127).astype(np.int64) for lv, s in enumerate(shapes)]
     tensors, entries = to_integers(arm)
     with torch.no_grad():
         float_bits = float(arm.bits([torch.from_numpy(g.astype(np.float32)) for g in grids]))
-    header, base = make_file(h, w, levels, width=8, depth=1, latents=np.concatenate([g.ravel() for g in grids]))
+    header, base = make_file(h, w, levels, width=8, depth=1, latents=np.concatenate([g.ravel() for g in grids]), frames=frames)
     header["quant"]["tensors"].update(entries)
     base.update(tensors)
     payload = latentcoding.encode_payload(header, base)
@@ -294,7 +305,7 @@ def test_integer_arm_rate_is_within_a_percent_of_the_torch_arm():
     for lv in range(levels):
         flat = []
         latentcoding._walk(header, integer_arm, [g.copy() for g in grids], 1 << lv,
-                           lambda lv_, where, mean, scale: flat.append((grids[lv_][where], mean, scale)))
+                           lambda plane, where, mean, scale: flat.append((plane[where], mean, scale)))
         for y, mean, scale in flat:
             from inrcodec.nn.arm import laplace_bits
             info_bits += float(laplace_bits(torch.from_numpy(y.astype(np.float64)), torch.from_numpy(mean),

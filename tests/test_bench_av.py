@@ -67,7 +67,7 @@ def test_bench_quality_is_refused_for_tasks_without_it():
 
 @needs_scipy
 def test_bench_av_video_end_to_end_on_a_tiny_clip(tmp_path, monkeypatch):
-    """A 6-frame 176x144 clip: x264, x265 and SVT-AV1 scans (two bitrates here) against two small spdr networks."""
+    """A 6-frame 176x144 clip: x264, x265 and SVT-AV1 scans (two bitrates here) against two spdr qualities."""
     import av
 
     from inrcodec.bench import _avvideo
@@ -75,7 +75,7 @@ def test_bench_av_video_end_to_end_on_a_tiny_clip(tmp_path, monkeypatch):
     from inrcodec.bench._avvideo import VIDEO_ANCHORS
 
     monkeypatch.setattr(_avvideo, "VIDEO_KBITS", (50, 400))
-    monkeypatch.setattr(av_task, "SPDR_WIDTHS", (8, 16))
+    monkeypatch.setattr(av_task, "VIDEO_QUALITIES", (10, 60))
 
     clip = tmp_path / "square.mp4"
     t, y, x = np.mgrid[0:6, 0:144, 0:176]
@@ -92,7 +92,8 @@ def test_bench_av_video_end_to_end_on_a_tiny_clip(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     rows = json.loads((tmp_path / "out" / "av.json").read_text())
     spdr = [r for r in rows if r["kind"] == "point" and r["codec"] == "spdr"]
-    assert [r["width"] for r in spdr] == [8, 16] and all(r["decoded_frames"] == 6 for r in spdr)
+    assert [r["quality"] for r in spdr] == [10, 60] and all(r["decoded_frames"] == 6 for r in spdr)
+    assert all(r["network"].startswith("latent grid") for r in spdr)
     anchors = [r for r in rows if r["kind"] == "point" and r["codec"] in VIDEO_ANCHORS]
     assert {r["codec"] for r in anchors} == set(VIDEO_ANCHORS) and all(len(r["frame_psnr_db"]) == 6 for r in anchors)
     assert max(r["psnr_db"] for r in anchors) > 30  # the anchors are real codecs: their best file is close to the source

@@ -1,4 +1,4 @@
-"""Byte-exact golden files for .spdr 1.0 to 1.3: the writer must reproduce them and the reader must read them.
+"""Byte-exact golden files for .spdr 1.0 to 1.6: the writer must reproduce them and the reader must read them.
 
 Set SPDR_REGENERATE_GOLDEN=1 to rewrite tests/data/golden_v1*.spdr after an intended
 format change.
@@ -30,9 +30,9 @@ make_golden = _golden_module()
 
 @pytest.mark.parametrize(("build", "path"), [("build_golden", "GOLDEN_PATH"), ("build_golden_v1_1", "GOLDEN_V1_1_PATH"),
                                               ("build_golden_v1_2", "GOLDEN_V1_2_PATH"), ("build_golden_v1_3", "GOLDEN_V1_3_PATH"),
-                                              ("build_golden_v1_5", "GOLDEN_V1_5_PATH")])
+                                              ("build_golden_v1_5", "GOLDEN_V1_5_PATH"), ("build_golden_v1_6", "GOLDEN_V1_6_PATH")])
 def test_writer_reproduces_golden_bytes(build, path):
-    """Formats 1.0 to 1.3 and 1.5: the writer's bytes equal the committed golden file's."""
+    """Formats 1.0 to 1.3, 1.5 and 1.6: the writer's bytes equal the committed golden file's."""
     data, golden = pack(*getattr(make_golden, build)()), getattr(make_golden, path)
     if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
         golden.write_bytes(data)
@@ -118,7 +118,7 @@ def test_reader_reads_golden_v1_3_file():
     arm = armmodel.IntegerArm.from_tensors(tensors, 1)
     grids = latentcoding._levels(header, tensors["latents"].astype(np.int64))
     seen = []
-    latentcoding._walk(header, arm, grids, 7, lambda lv, where, mean, scale: seen.append((len(set(mean)), len(set(scale)))))
+    latentcoding._walk(header, arm, grids, 7, lambda plane, where, mean, scale: seen.append((len(set(mean)), len(set(scale)))))
     assert len(seen) == 6 and max(m for m, _ in seen) > 4 and max(s for _, s in seen) > 4
 
 
@@ -205,4 +205,43 @@ def test_golden_v1_5_marked_as_an_older_minor_is_refused():
     data[10] = 4
     data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
     with pytest.raises(HeaderInvalid, match="needs format 1.5"):
+        unpack(bytes(data))
+
+
+def test_golden_v1_6_reads_back_and_decodes_to_its_frames():
+    import hashlib
+
+    from inrcodec import decode
+
+    data, _, _, header, _ = read_back("build_golden_v1_6", "GOLDEN_V1_6_PATH", 6)
+    assert header["arch"]["grid_frames"] == 4 and header["quant"]["coding"] == "arm"
+    frames = decode(data)
+    assert frames.dtype == np.uint8 and frames.shape == (4, 3, 2, 3)
+    assert frames[0].tolist() == make_golden.V1_6_FIRST_FRAME
+    assert hashlib.sha256(frames.tobytes()).hexdigest() == make_golden.V1_6_FRAMES_SHA256
+    assert len({f.tobytes() for f in frames}) == 4  # every frame its own: the time axis is sampled
+
+
+def test_golden_v1_6_at_twice_the_frame_rate_keeps_every_original_frame():
+    """docs/format.md 13.2: frame i sits at the centre of finest plane i, so output frame 2i is native frame i."""
+    from inrcodec import decode
+
+    data = make_golden.GOLDEN_V1_6_PATH.read_bytes()
+    native = decode(data)
+    x2 = decode(data, fps=50, resample="network")
+    assert x2.shape == (8, 3, 2, 3)
+    np.testing.assert_array_equal(x2[::2], native)
+    assert np.abs(x2[1::2].astype(int) - x2[::2].astype(int)).max() > 0  # in-betweens are the network's own
+
+
+def test_golden_v1_6_marked_as_an_older_minor_is_refused():
+    import struct
+    import zlib
+
+    from inrcodec.errors import HeaderInvalid
+
+    data = bytearray(make_golden.GOLDEN_V1_6_PATH.read_bytes())
+    data[10] = 5
+    data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+    with pytest.raises(HeaderInvalid, match="needs format 1.6"):
         unpack(bytes(data))

@@ -103,7 +103,7 @@ def plot(rows: list[dict]) -> bytes:
     return figure_png(fig)
 
 
-VIDEO_LABELS = {"spdr": "spdr (plain SPDER)", "x264": "x264 medium", "x265": "x265 medium", "svtav1": "SVT-AV1 p8"}
+VIDEO_LABELS = {"spdr": "spdr (latent grid)", "x264": "x264 medium", "x265": "x265 medium", "svtav1": "SVT-AV1 p8"}
 
 
 def video_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
@@ -112,7 +112,7 @@ def video_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
 
     names = _names(rows)
     bd_body = [[n, *bd_cells(rows, n, VIDEO_ANCHORS)] for n in names]
-    eq_body = equal_bytes_body(rows, VIDEO_ANCHORS, "width", lambda w: f"{w}x2", "psnr_db", ".0f")
+    eq_body = equal_bytes_body(rows, VIDEO_ANCHORS, "quality", lambda q: f"Q{q:g}", "psnr_db", ".0f")
     time_body = []
     for n in names:
         pts = [r for r in rows if r["kind"] == "point" and r["input"] == n]
@@ -121,10 +121,10 @@ def video_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
           "Negative: spdr needs that much less rate for the same PSNR; n/a: the PSNR ranges do not overlap.", "",
           table(["clip", *[f"vs {VIDEO_LABELS[c]}" for c in VIDEO_ANCHORS]], bd_body),
           "## Video at equal bytes", "", "Each anchor's best-PSNR file no larger than spdr's: PSNR dB (kbit/s).", "",
-          table(["clip", "spdr network", "spdr kbit/s", "spdr PSNR dB", *[VIDEO_LABELS[c] for c in VIDEO_ANCHORS]], eq_body),
+          table(["clip", "spdr --quality", "spdr kbit/s", "spdr PSNR dB", *[VIDEO_LABELS[c] for c in VIDEO_ANCHORS]], eq_body),
           "## Video encode and decode seconds", "", "Mean over each codec's points, this run.", "",
           table(["clip", *[f"{VIDEO_LABELS[c]} encode / decode s" for c in ("spdr", *VIDEO_ANCHORS)]], time_body),
-          "Per-frame PSNR: `av_video_frames.png` (spdr's largest network and each anchor's file at no more bytes)."]
+          "Per-frame PSNR: `av_video_frames.png` (spdr's largest file and each anchor's file at no more bytes)."]
     return "\n".join(md), {"video_curves": _video_curves(rows, names), "video_frames": _video_frames(rows, names)}
 
 
@@ -161,7 +161,7 @@ def _video_frames(rows: list[dict], names: list[str]) -> bytes:
         ax.plot(spdr["frame_psnr_db"], color="C3", label=f"spdr {spdr['kbits']:.0f} kbit/s")
         for i, c in enumerate(VIDEO_ANCHORS):
             m = next(r for r in rows if r["kind"] == "equal_bytes" and r["input"] == name and r["codec"] == c
-                     and r["spdr_width"] == spdr["width"])
+                     and r["spdr_quality"] == spdr["quality"])
             if m.get("frame_psnr_db"):
                 ax.plot(m["frame_psnr_db"], color=f"C{[0, 2, 4][i]}", lw=0.9, label=f"{VIDEO_LABELS[c]} {m['kbits']:.0f} kbit/s")
         ax.set_title(name)

@@ -24,7 +24,7 @@ VIDEO_CODECS = {"x264": ("libx264", {"preset": "medium"}), "x265": ("libx265", {
 VIDEO_SETTINGS = {"x264": "libx264 via PyAV, preset medium, yuv420p, single-pass ABR at the requested bitrate, MP4",
                   "x265": "libx265 via PyAV, preset medium, yuv420p, single-pass ABR at the requested bitrate, MP4",
                   "svtav1": "libsvtav1 via PyAV, preset 8, yuv420p, ABR at the requested bitrate, MP4"}
-SPDR_WIDTHS = (24, 48, 96)  # the plain network's widths (depth 2) that give spdr's video points
+VIDEO_QUALITIES = (5, 20, 40)  # spdr's video points: --quality on the default engine (the latent grid, format 1.6)
 
 
 def frame_psnrs(decoded: list[np.ndarray], frames: np.ndarray) -> list[float]:
@@ -89,14 +89,15 @@ def video_curve(frames: np.ndarray, fps: Fraction, codec: str) -> list[dict]:
     return [video_point(frames, fps, codec, k) for k in VIDEO_KBITS]
 
 
-def spdr_video_point(path: str, frames: np.ndarray, fps: Fraction, width: int, preset: str, steps: int | None, seed: int,
+def spdr_video_point(path: str, frames: np.ndarray, fps: Fraction, quality: float, preset: str, steps: int | None, seed: int,
                      device: str, folder: str) -> dict:
-    """One spdr video encode of the clip's first len(frames) frames at network `width`, measured on its decoded frames."""
+    """One spdr video encode of the clip's first len(frames) frames at `quality` (default engine), measured on its
+    decoded frames."""
     import inrcodec
 
-    out = os.path.join(folder, f"spdr_w{width}.spdr")
+    out = os.path.join(folder, f"spdr_q{quality:g}.spdr")
     t0 = time.perf_counter()
-    res = inrcodec.encode(path, out, frames=frames.shape[0], width=width, depth=2, preset=preset, steps=steps, seed=seed,
+    res = inrcodec.encode(path, out, frames=frames.shape[0], quality=quality, preset=preset, steps=steps, seed=seed,
                           device=device, force=True)
     t1 = time.perf_counter()
     decoded = list(inrcodec.decode_frames(out))
@@ -104,6 +105,9 @@ def spdr_video_point(path: str, frames: np.ndarray, fps: Fraction, width: int, p
     per = frame_psnrs(decoded, frames)
     size = os.path.getsize(out)
     seconds = frames.shape[0] / float(fps)
-    return {"codec": "spdr", "width": width, "bytes": size, "kbits": 8 * size / seconds / 1000, "bpp": 8 * size / frames[..., 0].size,
+    arch = res.header["arch"] if "arch" in res.header else {}
+    kind = "latent grid" if "grid_levels" in arch else "plain SPDER"
+    network = f"{kind} {arch['width']}x{arch['depth']}" if arch else "segmented"
+    return {"codec": "spdr", "quality": quality, "bytes": size, "kbits": 8 * size / seconds / 1000, "bpp": 8 * size / frames[..., 0].size,
             "psnr_db": clip_psnr(per), "frame_psnr_db": per, "decoded_frames": len(decoded), "encode_s": t1 - t0, "decode_s": t2 - t1,
-            "steps": res.steps, "preset": preset, "network": f"{width}x2 plain SPDER"}
+            "steps": res.steps, "preset": preset, "network": network}

@@ -1,7 +1,7 @@
 """Task `av`: spdr against MP3, Opus and AAC (audio) and x264, x265 and SVT-AV1 (video) at equal bytes.
 
-Video (_avvideo.py): the first VIDEO_SECONDS of each clip, spdr's video engine (the plain coordinate
-SPDER at SPDR_WIDTHS) against the anchors' bitrate scans, RGB PSNR and per-frame PSNR, BD-rate over
+Video (_avvideo.py): the first VIDEO_SECONDS of each clip, spdr's default video engine (the latent
+grid on (t, y, x), format 1.6) at VIDEO_QUALITIES against the anchors' bitrate scans, RGB PSNR and per-frame PSNR, BD-rate over
 BD_VIDEO_KBITS. Audio:
 
 For each clip, spdr encodes the whole file at each of QUALITIES (segmented into 4 s segments as
@@ -27,7 +27,7 @@ import soundfile as sf
 from . import register
 from ._avanchors import AUDIO_ANCHORS, AUDIO_SETTINGS, audio_curve
 from ._avreport import audio_report, video_report
-from ._avvideo import SPDR_WIDTHS, VIDEO_ANCHORS, VIDEO_SETTINGS, spdr_video_point, video_curve
+from ._avvideo import VIDEO_ANCHORS, VIDEO_QUALITIES, VIDEO_SETTINGS, spdr_video_point, video_curve
 from ._core import BenchOptions, TaskOutput
 from ._data import shared_media
 from ._rdmetrics import bd_rate
@@ -112,7 +112,7 @@ def measure_clip(path: str, opts: BenchOptions, qualities, preset: str, steps: i
     return comparison_rows(base, scans, spdr, "snr_db", "quality", ("requested_kbits", "bytes", "kbits", "snr_db", "psnr_db"), BD_KBITS)
 
 
-def measure_video_clip(path: str, opts: BenchOptions, preset: str, steps: int | None, folder: str) -> list[dict]:
+def measure_video_clip(path: str, opts: BenchOptions, qualities, preset: str, steps: int | None, folder: str) -> list[dict]:
     """Every row of one video clip: anchor scans, spdr points, equal-bytes matches, BD-rates (RGB PSNR)."""
     from ..media.image import to_pixels
     from ..media.video import load_video
@@ -126,11 +126,12 @@ def measure_video_clip(path: str, opts: BenchOptions, preset: str, steps: int | 
             "size": f"{frames.shape[2]}x{frames.shape[1]}", "frames": frames.shape[0]}
     scans = scan_anchors(opts, name, VIDEO_ANCHORS, lambda c: video_curve(frames, fps, c))
     spdr = []
-    for width in SPDR_WIDTHS:
-        opts.log(f"{name}: spdr video, network {width}x2 ({preset})")
-        spdr.append(spdr_video_point(path, frames, fps, width, preset, steps, opts.seed, opts.device, folder))
-        opts.log(f"  {spdr[-1]['bytes']} bytes ({spdr[-1]['kbits']:.1f} kbit/s), PSNR {spdr[-1]['psnr_db']:.2f} dB")
-    return comparison_rows(base, scans, spdr, "psnr_db", "width", ("requested_kbits", "bytes", "kbits", "psnr_db", "frame_psnr_db"),
+    for q in qualities:
+        opts.log(f"{name}: spdr video --quality {q:g} ({preset})")
+        spdr.append(spdr_video_point(path, frames, fps, q, preset, steps, opts.seed, opts.device, folder))
+        p = spdr[-1]
+        opts.log(f"  {p['bytes']} bytes ({p['kbits']:.1f} kbit/s), PSNR {p['psnr_db']:.2f} dB, encode {p['encode_s']:.0f} s")
+    return comparison_rows(base, scans, spdr, "psnr_db", "quality", ("requested_kbits", "bytes", "kbits", "psnr_db", "frame_psnr_db"),
                            BD_VIDEO_KBITS)
 
 
@@ -156,7 +157,8 @@ def run(opts: BenchOptions) -> TaskOutput:
     with tempfile.TemporaryDirectory(prefix="spdr-av-") as folder:
         for path in paths:
             if is_video(path):
-                rows.extend(measure_video_clip(path, opts, preset, steps, folder))
+                rows.extend(measure_video_clip(path, opts, tuple(opts.qualities) if opts.qualities else VIDEO_QUALITIES, preset,
+                                               steps, folder))
             else:
                 rows.extend(measure_clip(path, opts, qualities, preset, steps, folder))
     sets = {s: ", ".join(dict.fromkeys(r["input"] for r in rows if r["set"] == s)) for s in ("tuning", "evaluation", "other")}
@@ -173,9 +175,9 @@ def run(opts: BenchOptions) -> TaskOutput:
                 "BD-rate": f"spdr against each anchor's scan, PCHIP of log-rate over SNR dB, over the SNRs both reach within "
                            f"{BD_KBITS[0]:g}-{BD_KBITS[1]:g} kbit/s (video: over RGB PSNR, "
                            f"{BD_VIDEO_KBITS[0]:g}-{BD_VIDEO_KBITS[1]:g} kbit/s)",
-                **({"spdr video": f"the first {VIDEO_SECONDS:g} s of each clip; spdr's video engine is the plain coordinate SPDER "
-                                  f"(the latent grid has no video form yet), depth 2, widths {', '.join(map(str, SPDR_WIDTHS))}, "
-                                  f"preset {preset}; decoded frames from inrcodec.decode_frames",
+                **({"spdr video": f"the first {VIDEO_SECONDS:g} s of each clip; spdr encode --quality "
+                                  f"{', '.join(f'{q:g}' for q in (opts.qualities or VIDEO_QUALITIES))} on the default engine (the "
+                                  f"latent grid on (t, y, x), format 1.6), preset {preset}; decoded frames from inrcodec.decode_frames",
                     "video metrics": "RGB PSNR (peak 255) of the mean per-frame MSE over all frames; per-frame PSNR in av.json",
                     **{k: v for k, v in VIDEO_SETTINGS.items()}} if any(r.get("medium") == "video" for r in rows) else {}),
                 "timing": "wall seconds of one encode and one decode call per point, in this run, same machine"}

@@ -124,11 +124,11 @@ class EncodeConfig:
         return out
 
     def engine(self, modality: str) -> str:
-        """"grid" or "mlp": auto picks the grid for images and audio (video has no latent grid yet), except for the
+        """"grid" or "mlp": auto picks the grid for images, audio and video (format 1.6), except for the
         paper preset and plain-network settings."""
         if self.arch != "auto":
             return self.arch
-        if modality == "video" or self.preset == "paper" or self.plain_settings():
+        if self.preset == "paper" or self.plain_settings():
             return "mlp"
         return "grid"
 

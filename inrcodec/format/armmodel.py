@@ -11,7 +11,9 @@ docs/format.md section 10 is the normative text; in short:
 * Context of latent (i, j) of level l, CONTEXT = 14 integers: the 3x3 latents of level l+1 around
   (i // 2, j // 2) (zero outside the grid, all zero at the coarsest level); in pass 1 the four
   same-level neighbours up, left, right, down (zero outside the grid; in pass 0 all four are zero);
-  last the pass number (0 or 1).
+  last the pass number (0 or 1). On video (format 1.6, VIDEO_CONTEXT = 23) a level's planes are coded in
+  time order and 9 more integers follow: the 3x3 latents of the same level's previous plane around (i, j)
+  (zero outside the plane, all zero for the first plane).
 * ARM: arm_depth hidden layers of arm_width units, then 2 outputs. Activations carry ACT_BITS (8)
   fractional bits: the input is context * 2^8; a layer with weights W (integers over 2^sw) and
   biases b (integers over 2^sb, sb <= sw + 8) computes acc = W a + b * 2^(sw + 8 - sb), then
@@ -30,6 +32,7 @@ import numpy as np
 from ..errors import PayloadError
 
 CONTEXT = 14  # 9 coarser-level latents, 4 same-level neighbours, the pass number
+VIDEO_CONTEXT = CONTEXT + 9  # and the previous plane's 3x3 (video, format 1.6)
 ACT_BITS = 8
 ACT_LIMIT = 1 << 24
 MAX_FAN_IN = 64
@@ -127,9 +130,23 @@ def same_context(anchors: np.ndarray) -> np.ndarray:
     return np.stack([p[0:h, 1 : w + 1], p[1 : h + 1, 0:w], p[1 : h + 1, 2 : w + 2], p[2 : h + 2, 1 : w + 1]], axis=-1)
 
 
-def pass_context(coarse: np.ndarray, anchors: np.ndarray | None, mask: np.ndarray, pass_: int) -> np.ndarray:
-    """(N, CONTEXT) contexts of the latents of one pass, in row-major order of `mask`."""
+def previous_context(previous: np.ndarray | None, h: int, w: int) -> np.ndarray:
+    """(h, w, 9): the 3x3 latents of the previous plane around (i, j), zero outside; zeros for a level's first plane."""
+    out = np.zeros((h, w, 9), dtype=np.int64)
+    if previous is None:
+        return out
+    padded = np.pad(previous.astype(np.int64), 1)
+    for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
+        out[:, :, k] = padded[1 + di : 1 + di + h, 1 + dj : 1 + dj + w]
+    return out
+
+
+def pass_context(coarse: np.ndarray, anchors: np.ndarray | None, mask: np.ndarray, pass_: int,
+                 previous: np.ndarray | None = None) -> np.ndarray:
+    """(N, CONTEXT) contexts of the latents of one pass, in row-major order of `mask`; (N, VIDEO_CONTEXT) with the
+    previous plane's context `previous` (h, w, 9)."""
     n = int(mask.sum())
     same = np.zeros((n, 4), dtype=np.int64) if anchors is None else same_context(anchors)[mask]
     flag = np.full((n, 1), pass_, dtype=np.int64)
-    return np.concatenate([coarse[mask], same, flag], axis=1)
+    parts = [coarse[mask], same, flag] + ([] if previous is None else [previous[mask]])
+    return np.concatenate(parts, axis=1)

@@ -29,7 +29,7 @@ import zstandard
 
 from ..errors import HeaderInvalid, HeaderTooLarge, PayloadError, TensorMismatch
 from . import entropy
-from .geometry import level_shapes, tensor_dtype
+from .geometry import grid_level_shapes, tensor_dtype
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MAX_RC_ELEMENTS = 2**24  # a pure-Python coder: larger range-coded payloads are refused
@@ -83,10 +83,12 @@ def decompress_header(raw: bytes, limit: int) -> bytes:
 
 
 def _grid_shapes(header: dict, name: str) -> list[tuple[int, int]] | None:
+    """The latent levels as 2-D grids (a video level's planes stacked in rows: rc never codes a valid video grid,
+    whose headers need "arm", but its sizes stay right)."""
     arch = header["arch"]
     if name != "latents" or "grid_levels" not in arch:
         return None
-    return level_shapes(arch["grid_height"], arch["grid_width"], arch["grid_levels"])
+    return [(math.prod(shape[:-1]), shape[-1]) for shape in grid_level_shapes(arch)]
 
 
 def _check_rc(header: dict) -> None:

@@ -57,6 +57,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "MINOR",
     "AUDIO_GRID_MINOR",
+    "VIDEO_GRID_MINOR",
     "SIGNATURE",
     "check_tensors",
     "pack",
@@ -75,6 +76,7 @@ TIMESTAMP_MINOR = 2  # coords.convention "timestamp" (audio and video sample k a
 ARM_MINOR = 3  # quant.coding "arm": latents coded under the file's own entropy model (format/latentcoding.py)
 SEGMENTED_MINOR = 4  # a `segments` table: the payload is whole 1.0-1.3 or 1.5 files, one a segment (docs/format.md section 11)
 AUDIO_GRID_MINOR = 5  # a latent grid on audio's time axis: one row of latents, in_features 1 (docs/format.md section 12)
+VIDEO_GRID_MINOR = 6  # a (t, y, x) latent pyramid on video, grid_frames (docs/format.md section 13)
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = files.MAX_FILE_BYTES
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -163,6 +165,8 @@ def _encode(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
 
 def required_minor(header: dict, compact: bool = False) -> int:
     """The lowest 1.x minor version whose readers read `header` correctly (older ones refuse it, never misread)."""
+    if header["modality"] == "video" and is_grid_arch(header["arch"]):
+        return VIDEO_GRID_MINOR
     if header["modality"] == "audio" and is_grid_arch(header["arch"]):
         return AUDIO_GRID_MINOR
     if header["quant"].get("coding") == "arm":
@@ -232,6 +236,8 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
         raise HeaderInvalid(f"header field 'coords.convention' 'timestamp' needs format 1.{TIMESTAMP_MINOR}, file says {major}.{minor}")
     if minor < AUDIO_GRID_MINOR and header["modality"] == "audio" and is_grid_arch(header.get("arch", {})):
         raise HeaderInvalid(f"header field 'arch.grid_levels' on audio needs format 1.{AUDIO_GRID_MINOR}, file says {major}.{minor}")
+    if minor < VIDEO_GRID_MINOR and header["modality"] == "video" and is_grid_arch(header.get("arch", {})):
+        raise HeaderInvalid(f"header field 'arch.grid_levels' on video needs format 1.{VIDEO_GRID_MINOR}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
              "payload_bytes": payload_len}
     return header, data[pos:pos + payload_len], sizes

@@ -12,8 +12,9 @@ import numpy as np
 
 MLP_ACTIVATIONS = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
 MLP_EXTRAS = {"pe_frequencies", "ffn_features", "ffn_sigma"}
-GRID_EXTRAS = {"grid_levels", "grid_height", "grid_width", "grid_interp", "grid_stencil", "arm_width", "arm_depth"}
+GRID_EXTRAS = {"grid_levels", "grid_frames", "grid_height", "grid_width", "grid_interp", "grid_stencil", "arm_width", "arm_depth"}
 ARM_CONTEXT = 14  # format/armmodel.CONTEXT: inputs of the entropy model
+ARM_VIDEO_CONTEXT = 23  # format/armmodel.VIDEO_CONTEXT: and the previous plane's 3x3 on video (format 1.6)
 
 
 def tensor_dtype(bits: int) -> np.dtype:
@@ -31,9 +32,19 @@ def is_grid_arch(arch: dict) -> bool:
     return "grid_levels" in arch
 
 
-def grid_level_shapes(arch: dict) -> list[tuple[int, int]]:
-    """The latent levels of a grid arch, finest first."""
-    return level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"]))
+def grid_level_shapes(arch: dict) -> list[tuple[int, ...]]:
+    """The latent levels of a grid arch, finest first: (h, w), or (frames, h, w) for video (format 1.6), where
+    the time axis halves with the others."""
+    shapes = level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"]))
+    if "grid_frames" not in arch:
+        return shapes
+    frames = int(arch["grid_frames"])
+    return [(math.ceil(frames / 2**lv), h, w) for lv, (h, w) in enumerate(shapes)]
+
+
+def grid_latents(arch: dict) -> int:
+    """Latents of all levels of a grid arch."""
+    return sum(math.prod(shape) for shape in grid_level_shapes(arch))
 
 
 def encoding_width(arch: dict) -> int:
@@ -60,7 +71,7 @@ def expected_tensors(arch: dict) -> dict[str, list[int]] | None:
     width, depth, out = int(arch["width"]), int(arch["depth"]), int(arch["out_features"])
     shapes: dict[str, list[int]] = {}
     if is_grid_arch(arch) and act == "spder" and extras <= GRID_EXTRAS:
-        shapes["latents"] = [sum(h * w for h, w in grid_level_shapes(arch))]
+        shapes["latents"] = [grid_latents(arch)]
         step = 1
     elif act in MLP_ACTIVATIONS and extras <= MLP_EXTRAS:
         if act == "relu-ffn":
@@ -75,13 +86,18 @@ def expected_tensors(arch: dict) -> dict[str, list[int]] | None:
     shapes[f"net.{(depth + 1) * step}.weight"] = [out, width]
     shapes[f"net.{(depth + 1) * step}.bias"] = [out]
     if "arm_width" in arch:
-        shapes.update(arm_tensors(int(arch["arm_width"]), int(arch["arm_depth"]), int(arch["grid_levels"])))
+        shapes.update(arm_tensors(int(arch["arm_width"]), int(arch["arm_depth"]), int(arch["grid_levels"]), arm_context(arch)))
     return shapes
 
 
-def arm_tensors(width: int, depth: int, levels: int) -> dict[str, list[int]]:
+def arm_context(arch: dict) -> int:
+    """Inputs of a grid arch's entropy model: section 10's context, and on video the previous plane's (format 1.6)."""
+    return ARM_VIDEO_CONTEXT if "grid_frames" in arch else ARM_CONTEXT
+
+
+def arm_tensors(width: int, depth: int, levels: int, context: int = ARM_CONTEXT) -> dict[str, list[int]]:
     """Name -> shape of the entropy model's tensors (format 1.3, format/armmodel.py)."""
-    dims = [ARM_CONTEXT] + [width] * depth + [2]
+    dims = [context] + [width] * depth + [2]
     shapes = {}
     for k in range(depth + 1):
         shapes[f"arm.{k}.weight"] = [dims[k + 1], dims[k]]

@@ -66,6 +66,7 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "hash_base": ("int", 1, MAX_DIM),
     "hash_max_res": ("int", 1, MAX_DIM),
     "grid_levels": ("int", 1, 16),  # latent-grid SPDER (format 1.1, inrcodec/latentgrid.py)
+    "grid_frames": ("int", 1, MAX_FRAMES),  # video's latent time slices at the finest level (format 1.6)
     "grid_height": ("int", 1, MAX_DIM),
     "grid_width": ("int", 1, MAX_DIM),
     "grid_interp": ("int", 1, 3),  # 1 bilinear (default), 3 bicubic; checked below
@@ -205,11 +206,19 @@ def _quant(quant: Any) -> None:
 
 
 def _grid_modality(arch: dict, modality: str) -> None:
-    """Latent grids are 2-D (images) or one row on a time axis (audio, format 1.5): grid_height 1 there; none on video."""
+    """Latent grids are 2-D (images), one row on a time axis (audio, format 1.5: grid_height 1) or a (t, y, x)
+    pyramid (video, format 1.6: grid_frames, entropy-coded, trilinear)."""
+    if "grid_frames" in arch and (modality != "video" or "grid_levels" not in arch):
+        raise _fail("arch.grid_frames", "belongs to a latent grid on video", arch["grid_frames"])
     if "grid_levels" not in arch:
         return
     if modality == "video":
-        raise _fail("arch.grid_levels", "latent grids are for images and audio, not video", arch["grid_levels"])
+        if "grid_frames" not in arch:
+            raise HeaderInvalid("header field 'arch.grid_levels' on video needs 'arch.grid_frames'")
+        if "arm_width" not in arch:
+            raise HeaderInvalid("header field 'arch.grid_frames' needs 'arch.arm_width' (video latents are entropy-coded)")
+        if arch.get("grid_interp", 1) != 1:
+            raise _fail("arch.grid_interp", "must be 1 on video (trilinear sampling)", arch["grid_interp"])
     if modality == "audio" and arch["grid_height"] != 1:
         raise _fail("arch.grid_height", "must be 1 for audio (one row of latents on the time axis)", arch["grid_height"])
 

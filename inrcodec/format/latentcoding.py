@@ -73,26 +73,32 @@ def _split_names(header: dict) -> tuple[list[str], list[str]]:
 
 def _levels(header: dict, flat: np.ndarray) -> list[np.ndarray]:
     shapes = grid_level_shapes(header["arch"])
-    sizes = np.cumsum([0] + [h * w for h, w in shapes])
+    sizes = np.cumsum([0] + [math.prod(shape) for shape in shapes])
     return [flat[sizes[i] : sizes[i + 1]].reshape(shapes[i]) for i in range(len(shapes))]
 
 
 def _walk(header: dict, arm: armmodel.IntegerArm, grids: list[np.ndarray], mask: int, code) -> None:
-    """Visit each coded (level, pass) in stream order; `code(level, pass, positions, mean, scale)`
-    encodes or fills grids[level][positions] before the next context is built."""
+    """Visit each coded (level, plane, pass) in stream order; `code(plane, positions, mean, scale)` encodes
+    or fills plane[positions] before the next context is built. An image or audio level is one plane; a video
+    level (t, h, w) is t planes in time order, plane k's coarser level being plane k // 2 of the next, its previous
+    plane k - 1 of its own level (both decoded before it)."""
     bits = header["quant"]["tensors"]["latents"]["bits"]
-    for lv in reversed(range(len(grids))):
+    video = "grid_frames" in header["arch"]  # the previous plane is context too (format 1.6)
+    planes = [g.reshape(-1, *g.shape[-2:]) for g in grids]  # views: filling a plane fills its grid
+    for lv in reversed(range(len(planes))):
         if not mask >> lv & 1:
             continue
-        h, w = grids[lv].shape
-        coarse = armmodel.coarse_context(grids[lv + 1] if lv + 1 < len(grids) else None, h, w)
+        _, h, w = planes[lv].shape
         anchors = armmodel.anchor_mask(h, w)
-        for pass_, where in ((0, anchors), (1, ~anchors)):
-            if not where.any():
-                continue
-            held = None if pass_ == 0 else np.where(anchors, grids[lv], 0)
-            mean, scale = arm.parameters(armmodel.pass_context(coarse, held, where, pass_), lv, _limit(bits))
-            code(lv, where, mean, scale)
+        for k, plane in enumerate(planes[lv]):
+            coarse = armmodel.coarse_context(planes[lv + 1][k // 2] if lv + 1 < len(planes) else None, h, w)
+            previous = armmodel.previous_context(planes[lv][k - 1] if k else None, h, w) if video else None
+            for pass_, where in ((0, anchors), (1, ~anchors)):
+                if not where.any():
+                    continue
+                held = None if pass_ == 0 else np.where(anchors, plane, 0)
+                mean, scale = arm.parameters(armmodel.pass_context(coarse, held, where, pass_, previous), lv, _limit(bits))
+                code(plane, where, mean, scale)
 
 
 def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
@@ -111,8 +117,8 @@ def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
     arm = armmodel.IntegerArm.from_tensors(tensors, _arm_depth(header))
     model = _laplace(specs["latents"]["bits"])
 
-    def put(lv: int, where: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
-        enc.encode(grids[lv][where].astype(np.int32), model, mean, scale)
+    def put(plane: np.ndarray, where: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
+        enc.encode(plane[where].astype(np.int32), model, mean, scale)
 
     _walk(header, arm, grids, mask, put)
     stream = enc.get_compressed().astype("<u4").tobytes()
@@ -121,7 +127,7 @@ def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
 
 
 def coded_latents(header: dict, mask: int) -> int:
-    return sum(h * w for lv, (h, w) in enumerate(grid_level_shapes(header["arch"])) if mask >> lv & 1)
+    return sum(math.prod(shape) for lv, shape in enumerate(grid_level_shapes(header["arch"])) if mask >> lv & 1)
 
 
 def coded_integers(header: dict, others: list[str], mask: int) -> int:
@@ -173,8 +179,8 @@ def decode_payload(header: dict, payload: bytes) -> dict[str, np.ndarray]:
         grids = [np.zeros(s, dtype=np.int64) for s in grid_level_shapes(header["arch"])]
         model = _laplace(specs["latents"]["bits"])
 
-        def take(lv: int, where: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
-            grids[lv][where] = dec.decode(model, mean, scale)
+        def take(plane: np.ndarray, where: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> None:
+            plane[where] = dec.decode(model, mean, scale)
 
         _walk(header, arm, grids, mask, take)
     except AssertionError:  # constriction's signal for data no model could have produced

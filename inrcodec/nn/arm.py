@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..format.armmodel import ACT_BITS, CONTEXT, MAX_SHIFT, V_MAX, V_MIN
+from ..format.armmodel import ACT_BITS, CONTEXT, MAX_SHIFT, V_MAX, V_MIN, VIDEO_CONTEXT
 
 MIN_PROB = 2.0**-24  # constriction's precision: no symbol is coded with less
 
@@ -43,24 +43,34 @@ def laplace_bits(y: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> to
     return -torch.log2(p)
 
 
-def level_contexts(levels: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per level (finest first): (contexts (h*w, CONTEXT), pass (h*w,) bool: True in pass 1), row-major."""
-    levels = [g.reshape(g.shape[-2:]) for g in levels]  # (1, 1, h, w) views of LatentGridSPDER.levels() too
+def level_contexts(levels: list[torch.Tensor], video: bool = False) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per level (finest first): (contexts (n, CONTEXT), pass (n,) bool: True in pass 1), row-major.
+
+    A video level (t, h, w) is t planes, each with the 2-D context of an image level, its coarser level
+    being plane k // 2 of the next level, and (VIDEO_CONTEXT) the 3x3 of its own previous plane (format 1.6)."""
+    levels = [g.reshape(-1, *g.shape[-2:]) for g in levels]  # (1, 1, [t,] h, w) views of LatentGridSPDER.levels() -> (t, h, w)
     out = []
     for lv, grid in enumerate(levels):
-        h, w = grid.shape
+        d, h, w = grid.shape
         if lv + 1 < len(levels):
             # the zero-padded coarser level repeated 2x2: its cell (1 + i//2 + di, 1 + j//2 + dj) is at
             # (2 + 2di + i, 2 + 2dj + j), so the nine contexts are plain slices (a quarter faster than gathers)
-            up = F.pad(levels[lv + 1], (1, 1, 1, 1)).repeat_interleave(2, 0).repeat_interleave(2, 1)
-            coarse = [up[2 + 2 * di : 2 + 2 * di + h, 2 + 2 * dj : 2 + 2 * dj + w] for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+            parent = levels[lv + 1]  # plane k's coarser plane is k // 2 (a repeat, not a gather: its backward is far cheaper)
+            parent = parent.repeat_interleave(2, 0)[:d] if parent.shape[0] > 1 else parent.expand(d, -1, -1)
+            up = F.pad(parent, (1, 1, 1, 1)).repeat_interleave(2, 1).repeat_interleave(2, 2)
+            coarse = [up[:, 2 + 2 * di : 2 + 2 * di + h, 2 + 2 * dj : 2 + 2 * dj + w] for di in (-1, 0, 1) for dj in (-1, 0, 1)]
         else:
-            coarse = [grid.new_zeros(h, w)] * 9
-        second = (torch.arange(h, device=grid.device)[:, None] + torch.arange(w, device=grid.device)[None, :]) % 2 == 1
-        held = F.pad(torch.where(second, 0.0, grid)[None, None], (1, 1, 1, 1))[0, 0]
-        same = [held[0:h, 1 : w + 1], held[1 : h + 1, 0:w], held[1 : h + 1, 2 : w + 2], held[2 : h + 2, 1 : w + 1]]
+            coarse = [grid.new_zeros(d, h, w)] * 9
+        second = ((torch.arange(h, device=grid.device)[:, None] + torch.arange(w, device=grid.device)[None, :]) % 2 == 1).expand(d, h, w)
+        held = F.pad(torch.where(second, 0.0, grid), (1, 1, 1, 1))
+        same = [held[:, 0:h, 1 : w + 1], held[:, 1 : h + 1, 0:w], held[:, 1 : h + 1, 2 : w + 2], held[:, 2 : h + 2, 1 : w + 1]]
         same = [torch.where(second, s, 0.0) for s in same]
-        ctx = torch.stack(coarse + same + [second.to(grid.dtype)], dim=-1).reshape(h * w, CONTEXT)
+        previous = []
+        if video:  # plane k - 1 of this level (zeros before the first), its 3x3 around (i, j)
+            before = F.pad(F.pad(grid, (1, 1, 1, 1))[:-1], (0, 0, 0, 0, 1, 0))
+            previous = [before[:, 1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+        parts = coarse + same + [second.to(grid.dtype)] + previous
+        ctx = torch.stack(parts, dim=-1).reshape(d * h * w, len(parts))
         out.append((ctx, second.reshape(-1)))
     return out
 
@@ -70,8 +80,11 @@ class Arm(nn.ModuleList):
 
     The layers are the list's items, so the state dict names them as the file does: arm.K.weight, arm.level."""
 
-    def __init__(self, width: int, depth: int, levels: int):
-        dims = [CONTEXT] + [width] * depth
+    def __init__(self, width: int, depth: int, levels: int, context: int = CONTEXT):
+        if context not in (CONTEXT, VIDEO_CONTEXT):
+            raise ValueError(f"an ARM context has {CONTEXT} inputs, or {VIDEO_CONTEXT} on video")
+        self.context = context
+        dims = [context] + [width] * depth
         super().__init__([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)] + [nn.Linear(dims[-1], 2)])
         with torch.no_grad():  # start as "zero mean, scale 1" so the first steps' rate is sane
             self[-1].weight.mul_(0.1)
@@ -89,7 +102,7 @@ class Arm(nn.ModuleList):
     def bits(self, levels: list[torch.Tensor], coded: list[bool] | None = None) -> torch.Tensor:
         """Estimated bits of the (integer-valued or soft-rounded) latent grids, finest first."""
         total = levels[0].new_zeros(())
-        for lv, (ctx, _) in enumerate(level_contexts(levels)):
+        for lv, (ctx, _) in enumerate(level_contexts(levels, self.context == VIDEO_CONTEXT)):
             if coded is not None and not coded[lv]:
                 continue
             mean, v = self(ctx, lv)

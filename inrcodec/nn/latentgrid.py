@@ -14,6 +14,9 @@ Architecture (header `arch`, with `grid_levels`, `grid_height`, `grid_width` pre
   header's timestamps t (sample i of n at -1 + 2i/n, coords.scale 1) are sampled at x = t + 1/grid_width,
   so native sample i sits at the centre of finest cell i (a render at k times the rate keeps every
   original instant); y = 0;
+* video (format 1.6): in_features 3 and `grid_frames` F, level l a ceil(F / 2^l) x h_l x w_l block stored
+  (t, y, x) row-major; a point (t, y, x) is sampled trilinearly at (t + 1/F, y, x), so with F = frames
+  native frame i sits at the centre of finest slice i (as audio's samples do); the stencil shifts in y and x only;
 * a point (y, x) in [-1, 1]^2 samples each level with the pixel-centre convention (torch
   grid_sample, align_corners=False, border padding), giving `grid_levels` features: bilinearly,
   or bicubically when `grid_interp` is 3 (smoother between samples: +0.1 to +0.45 dB at 1 bpp,
@@ -34,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..format.geometry import level_shapes
+from ..format.geometry import arm_context, grid_level_shapes
 from .activations import damped_sine
 from .arm import Arm
 
@@ -64,11 +67,12 @@ class LatentGridSPDER(nn.Module):
     def __init__(self, arch: dict):
         super().__init__()
         dims = int(arch["in_features"])
-        if dims not in (1, 2) or (dims == 1 and int(arch["grid_height"]) != 1):
-            raise ValueError("latent grids are 2-D (images, in_features 2) or one row on a time axis (audio, in_features 1, grid_height 1)")
+        if dims not in (1, 2, 3) or (dims == 1 and int(arch["grid_height"]) != 1) or ((dims == 3) != ("grid_frames" in arch)):
+            raise ValueError("latent grids are 2-D (images, in_features 2), one row on a time axis (audio, in_features 1, "
+                             "grid_height 1) or (t, y, x) blocks (video, in_features 3, grid_frames)")
         self.arch = dict(arch)
-        self.shapes = level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"]))
-        self.sizes = [h * w for h, w in self.shapes]
+        self.shapes = grid_level_shapes(arch)
+        self.sizes = [math.prod(shape) for shape in self.shapes]
         self.latents = nn.Parameter(torch.zeros(sum(self.sizes)))
         width, depth, levels = int(arch["width"]), int(arch["depth"]), len(self.shapes)
         self.stencil = int(arch.get("grid_stencil", 0))  # finest levels sampled at a 3x3 stencil of their cells
@@ -79,27 +83,33 @@ class LatentGridSPDER(nn.Module):
         layers.append(nn.Linear(width, int(arch["out_features"])))
         self.net = nn.Sequential(*layers)
         if "arm_width" in arch:  # format 1.3: the latents' entropy model travels with the network
-            self.arm = Arm(int(arch["arm_width"]), int(arch["arm_depth"]), levels)
+            self.arm = Arm(int(arch["arm_width"]), int(arch["arm_depth"]), levels, arm_context(arch))
 
     def levels(self, latents: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """The latent grids as (1, 1, h, w) views of the flat tensor."""
+        """The latent grids as (1, 1, h, w) views of the flat tensor, (1, 1, t, h, w) on video."""
         flat = self.latents if latents is None else latents
-        return [g.view(1, 1, h, w) for g, (h, w) in zip(torch.split(flat, self.sizes), self.shapes, strict=True)]
+        return [g.view(1, 1, *shape) for g, shape in zip(torch.split(flat, self.sizes), self.shapes, strict=True)]
 
     def features(self, coords: torch.Tensor, latents: torch.Tensor | None = None) -> torch.Tensor:
-        """(N, levels) bilinear samples of every level at coords (N, 2) ordered (y, x)."""
+        """(N, levels) bilinear samples of every level at coords (N, 2) ordered (y, x); (N, 1) timestamps on audio,
+        (N, 3) (t, y, x) on video (trilinear)."""
         if coords.shape[1] == 1:  # a time axis (timestamps): sample i of n at the centre of finest cell i, on row y = 0
             coords = torch.cat([torch.zeros_like(coords), coords + 1.0 / int(self.arch["grid_width"])], dim=1)
-        g = coords[:, [1, 0]].reshape(1, -1, 1, 2).to(self.latents.dtype)  # grid_sample wants (x, y)
+        if coords.shape[1] == 3:  # video: frame i of F at the centre of finest slice i; grid_sample wants (x, y, t)
+            t = coords[:, :1] + 1.0 / int(self.arch["grid_frames"])
+            g = torch.cat([coords[:, 2:3], coords[:, 1:2], t], dim=1).reshape(1, -1, 1, 1, 3).to(self.latents.dtype)
+        else:
+            g = coords[:, [1, 0]].reshape(1, -1, 1, 2).to(self.latents.dtype)  # grid_sample wants (x, y)
         mode = INTERP_MODES[int(self.arch.get("grid_interp", 1))]
         feats = [F.grid_sample(lv, g, mode=mode, padding_mode="border", align_corners=False).reshape(-1)
                  for lv in self.levels(latents)]
         for lv, grid in enumerate(self.levels(latents)[:self.stencil]):
-            h, w = self.shapes[lv]
+            h, w = self.shapes[lv][-2:]
             for dy in (-1, 0, 1):
                 for dx in (-1, 0, 1):
                     if dy or dx:
-                        shift = torch.tensor([2.0 * dx / w, 2.0 * dy / h], dtype=g.dtype, device=g.device)
+                        step = [2.0 * dx / w, 2.0 * dy / h] + ([0.0] if g.shape[-1] == 3 else [])
+                        shift = torch.tensor(step, dtype=g.dtype, device=g.device)
                         feats.append(F.grid_sample(grid, g + shift, mode=mode, padding_mode="border", align_corners=False).reshape(-1))
         return torch.stack(feats, dim=-1)
 

@@ -85,13 +85,13 @@ def plan_for(bpp: float, height: int, width: int, channels: int, config: EncodeC
 
 
 def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: str, options: RateOptions = RateOptions(),
-              in_features: int = 2) -> dict:
-    """The header's `arch` (in_features 1: audio's one row, height 1); grid_interp only when not the default
-    bilinear (older 1.1 readers refuse it)."""
+              in_features: int = 2, frames: int | None = None) -> dict:
+    """The header's `arch` (in_features 1: audio's one row, height 1; 3: video, `frames` latent slices at the finest
+    level); grid_interp only when not the default bilinear (older 1.1 readers refuse it)."""
     arch = make_arch("spder", in_features, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
                      grid_levels=plan.levels, grid_height=height, grid_width=width,
                      grid_interp=None if options.grid_interp == 1 else options.grid_interp)
-    arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None)
+    arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None, grid_frames=frames)
     return {k: v for k, v in arch.items() if v is not None}
 
 

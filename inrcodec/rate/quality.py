@@ -22,12 +22,12 @@ import torch
 
 from ..codec.audio import value_map
 from ..codec.presets import EncodeConfig, Resolved
-from ..codec.result import EncodeResult, finish
+from ..codec.result import EncodeResult, coord_placements, finish
 from ..errors import SpdrError
 from ..format.header import MAX_DIM
-from ..nn.coords import TIMESTAMP, grid_coords
+from ..nn.coords import grid_coords
 from ..nn.device import pick_device
-from ..nn.latentgrid import MAX_LEVELS, LatentGridSPDER
+from ..nn.latentgrid import MAX_LEVELS, LatentGridSPDER, default_levels
 from ..signal import Signal
 from ..train.rdfit import RDFitOptions, fit_rd
 from .bpp import Progress, pack_model
@@ -63,20 +63,32 @@ AUDIO_COARSEST = 4  # samples per cell of the coarsest audio level, about: 15 le
 # buys every segment at least MIN_GRID_STEPS steps (and the pack and measurement after them); else the plain
 # network, which trains on minibatches, gets the time (a 4 s segment of a 10-minute song under --time 600 would
 # get 5 grid steps: SNR about 0 dB). The cost is linear in samples and --time is shared out in proportion to them,
-# so the test is the same for the whole clip as for each of its segments.
-GRID_STEP_SECONDS_PER_SAMPLE = 1.5e-6
+# so the test is the same for the whole clip as for each of its segments. Video: GRID_STEP_SECONDS_PER_SAMPLE
+# is per pixel of a frame times frames, for a segment of GRID_VIDEO_VALUES pixels (its VIDEO_BATCH sampled pixels
+# plus the rate over all its latents).
+GRID_STEP_SECONDS_PER_SAMPLE = {"audio": 1.5e-6, "video": 1.5e-6}
 MIN_GRID_STEPS = 100
 
 
-def grid_fits_in(samples: int, time_limit: float | None) -> bool:
-    """Whether `time_limit` seconds buy audio of `samples` time samples (a clip, or the segments it is cut into)
-    MIN_GRID_STEPS grid steps (None: always)."""
-    return time_limit is None or time_limit >= 1.5 * MIN_GRID_STEPS * GRID_STEP_SECONDS_PER_SAMPLE * samples
+def grid_fits_in(samples: int, time_limit: float | None, modality: str = "audio") -> bool:
+    """Whether `time_limit` seconds buy audio of `samples` time samples (video: pixels times frames; a clip, or the
+    segments it is cut into) MIN_GRID_STEPS grid steps (None: always)."""
+    cost = GRID_STEP_SECONDS_PER_SAMPLE[modality]
+    return time_limit is None or time_limit >= 1.5 * MIN_GRID_STEPS * cost * samples
 
 
 def audio_levels(samples: int) -> int:
     """Latent levels of an audio grid: halving down to about AUDIO_COARSEST samples a cell, at most MAX_LEVELS."""
     return max(1, min(MAX_LEVELS, int(math.log2(max(2, samples // AUDIO_COARSEST)))))
+
+
+# Video's (t, y, x) pyramid (format 1.6): the finest level has one latent slice per VIDEO_TIME_STRIDE frames (the
+# time axis then halves with the others), bilinear in space, no stencil. Each step's error is taken on
+# VIDEO_BATCH random samples (a 2 s CIF clip has 1.3 M), the rate on every latent.
+VIDEO_OPTIONS = RateOptions()
+VIDEO_TIME_STRIDE = 1
+VIDEO_BATCH = 1 << 17
+GRID_VIDEO_VALUES = 1 << 22  # pixels (frames x height x width) in one video segment at most on the grid: 2 s at 320 x 240
 
 
 def quality_lambda(quality: float) -> float:
@@ -95,29 +107,29 @@ def expected_bpp(lam: float) -> float:
 def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | None = None,
                    options: RateOptions | None = None) -> EncodeResult:
     """Fit a latent-grid SPDER with its entropy model at the rate weight of config.quality; write format 1.3
-    (images) or 1.5 (audio: one row of latents on the time axis, AUDIO_OPTIONS)."""
-    if signal.modality not in ("image", "audio"):
-        raise SpdrError("--quality and the latent-grid engine are for images and audio; video uses the plain network")
+    (images), 1.5 (audio: one row of latents on the time axis, AUDIO_OPTIONS) or 1.6 (video: a (t, y, x) pyramid,
+    VIDEO_OPTIONS)."""
     quality = DEFAULT_QUALITY if config.quality is None else float(config.quality)
     lam = quality_lambda(quality)
     channels = signal.channels
-    audio = signal.modality == "audio"
-    options = options or (AUDIO_OPTIONS if audio else QUALITY_OPTIONS)
-    height, width = (1, signal.grid_shape[0]) if audio else (signal.meta["height"], signal.meta["width"])
+    kind = signal.modality
+    options = options or {"audio": AUDIO_OPTIONS, "video": VIDEO_OPTIONS}.get(kind, QUALITY_OPTIONS)
+    frames = signal.grid_shape[0] if kind == "video" else 1
+    height, width = (1, signal.grid_shape[0]) if kind == "audio" else signal.grid_shape[-2:]
     if width > MAX_DIM:
         raise SpdrError(f"{width:,} samples in one latent row: the format allows {MAX_DIM:,}; "
                         "encode in segments (--segment, default 4 s)")
-    plan = plan_for(expected_bpp(lam), height, width, channels, config)
-    plan = dataclasses.replace(plan, width=min(plan.width, MAX_SYNTHESIS[0]), levels=audio_levels(width) if audio else plan.levels,
+    plan = plan_for(expected_bpp(lam), height * frames, width, channels, config)
+    levels = {"audio": audio_levels(width), "video": default_levels(height, width)}.get(kind, plan.levels)
+    plan = dataclasses.replace(plan, width=min(plan.width, MAX_SYNTHESIS[0]), levels=levels,
                                depth=plan.depth if config.depth is not None else min(plan.depth, MAX_SYNTHESIS[1]))
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    arch = grid_arch(plan, height, width, channels, config.damping or "sqrt", options, in_features=1 if audio else 2)
+    in_features = {"audio": 1, "video": 3}.get(kind, 2)
+    grid_frames = -(-frames // VIDEO_TIME_STRIDE) if kind == "video" else None
+    arch = grid_arch(plan, height, width, channels, config.damping or "sqrt", options, in_features=in_features, frames=grid_frames)
     model = LatentGridSPDER(arch).to(device)
-    if audio:
-        coords = grid_coords((width,), device=device, placements=[TIMESTAMP])
-    else:
-        coords = grid_coords((height, width), device=device)
+    coords = grid_coords(signal.grid_shape, device=device, placements=coord_placements(kind))
     fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
     values = torch.from_numpy(fit_values).float().to(device)
     start = time.perf_counter()
@@ -125,9 +137,11 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     def phase(name: str):
         return lambda s, n, loss: None if progress is None else progress(name, s, n, loss, time.perf_counter() - start)
 
-    fit_budget = None if config.time_limit is None else config.time_limit - tail_seconds(height * width, config.time_limit)
+    samples = signal.num_samples
+    fit_budget = None if config.time_limit is None else config.time_limit - tail_seconds(samples, config.time_limit)
     opts = RDFitOptions(steps=plan.steps, lr_latents=latent_lr(plan.steps) if config.lr is None else config.lr * 10,
-                        lr_net=2e-2 if config.lr is None else config.lr * 5, lam=lam, time_limit=fit_budget, seed=config.seed)
+                        lr_net=2e-2 if config.lr is None else config.lr * 5, lam=lam, time_limit=fit_budget, seed=config.seed,
+                        batch=VIDEO_BATCH if kind == "video" else None)
     report = None if progress is None else (lambda s, n, loss, t: progress("fit", s, n, loss, t))
     result = fit_rd(model, coords, values, opts, report)
     model = model.cpu()
@@ -142,8 +156,10 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     params = int(sum(p.numel() for p in model.parameters()))
     phase("measure")(0, 1, result.mse)
     float_mse = result.mse * value_header["scale"][0] ** 2  # at the original level (audio's peak mapping undone)
-    out = finish(signal, data, steps=result.steps, seconds=time.perf_counter() - start, params=params, float_mse=float_mse,
-                 resolved=resolved, device=torch.device("cpu"), notices=notices)
+    seconds = time.perf_counter() - start
+    measure_seconds = None if config.time_limit is None else max(0.0, config.time_limit - seconds)
+    out = finish(signal, data, steps=result.steps, seconds=seconds, params=params, float_mse=float_mse,
+                 resolved=resolved, device=torch.device("cpu"), notices=notices, measure_seconds=measure_seconds)
     phase("measure")(1, 1, 4 * 10 ** (-out.psnr_db / 10))  # what the decoder renders from the file
     return out
 

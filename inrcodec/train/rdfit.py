@@ -7,7 +7,8 @@ gradient. The rate is the bits the model's own entropy model (nn/arm.py, trained
 latents it sees: the same model, rounded to integers, codes the file (format 1.3). With
 `target_bits` set, lambda follows the estimated rate: raised while the latents cost more than the
 target and lowered while they cost less, so one fit lands near a given size (rate/bpp.py then trims
-the written file to the exact budget).
+the written file to the exact budget). With `batch` set, each step's squared error is taken on that many
+samples drawn at random (an unbiased estimate of the mean), the rate on all latents.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class RDFitOptions:
     warmup: float = 0.0  # share of steps over which the learning rates ramp up from 0 (continued fits)
     time_limit: float | None = None
     seed: int = 0
+    batch: int | None = None  # samples a step, drawn at random (video: a clip's samples are too many for full batches)
     # (weight bits, bias bits, per_row) of the stored synthesis: once the latents are rounded, the
     # network trains through the same rounding (quantization-aware), so storing it costs little
     net_quant: tuple[int, int, bool] | None = None
@@ -101,11 +103,15 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
             yq = y + (torch.round(y) - y).detach()
         if keep is not None:
             yq = yq * keep
+        at, target = coords, values
+        if opts.batch is not None and opts.batch < n:
+            pick = torch.randint(0, n, (opts.batch,), generator=gen, device=coords.device)
+            at, target = coords[pick], values[pick]
         if opts.net_quant is not None and step >= noise_steps:
-            pred = functional_call(model, quantized_synthesis(model, *opts.net_quant), (coords, yq))
+            pred = functional_call(model, quantized_synthesis(model, *opts.net_quant), (at, yq))
         else:
-            pred = model(coords, yq)
-        mse = torch.mean((pred - values) ** 2)
+            pred = model(at, yq)
+        mse = torch.mean((pred - target) ** 2)
         bits = model.arm.bits(model.levels(yq))
         loss = mse + lam * bits / n
         opt.zero_grad(set_to_none=True)

@@ -110,8 +110,9 @@ def base(name: str):
 
 ONE_PER_MODALITY = ("image-gray", "audio", "video")
 GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
-# format 1.3: latents under the file's entropy model; audio-arm is format 1.5, the same on one row of the time axis
-ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm")
+# format 1.3: latents under the file's entropy model; audio-arm is format 1.5, the same on one row of the time axis;
+# video-arm is format 1.6, a (t, y, x) pyramid coded plane by plane
+ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm")
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -292,6 +293,23 @@ def _audio_arm():
     header.update(modality="audio", signal={"samples": 37, "channels": 2, "sample_rate": 8000, "subtype": "PCM_16"},
                   coords={"convention": "timestamp", "axes": ["t"], "scale": [1.0]}, values={"offset": [0.0, 0.0], "scale": [0.5, 0.5]})
     header["arch"]["in_features"] = 1
+    return header, tensors
+
+
+@base("video-arm")
+def _video_arm():
+    """Format 1.6: 3 frames of 4 x 5 RGB video on a (t, y, x) latent pyramid of 3 levels, an ARM 23 -> 4 -> 2."""
+    header, tensors = _arm_grid({"height": 4, "width": 5, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 3, 4, 1, 12, 4, 1)
+    header.update(modality="video", signal={"frames": 3, "height": 4, "width": 5, "channels": 3, "fps": [25, 1]},
+                  coords={"convention": "timestamp", "axes": ["t", "y", "x"], "scale": [1.0, 1.0, 1.0]})
+    header["arch"].update(in_features=3, grid_frames=3)
+    n = geometry.grid_latents(header["arch"])
+    rng = np.random.default_rng(112)
+    shape = geometry.arm_tensors(4, 1, 3, geometry.ARM_VIDEO_CONTEXT)["arm.0.weight"]  # the previous plane's 9 inputs too
+    tensors["arm.0.weight"] = rng.integers(-40, 41, shape).astype(np.int8)
+    header["quant"]["tensors"]["arm.0.weight"]["shape"] = shape
+    tensors["latents"] = np.where(rng.random(n) < 0.4, rng.integers(-6, 7, n), 0).astype(np.int8)
+    header["quant"]["tensors"]["latents"]["shape"] = [n]
     return header, tensors
 
 
@@ -906,11 +924,12 @@ def arm_capacity(b: Base) -> Iterator[Case]:
         yield Case("arm-declares-just-above-the-latents-per-byte-ceiling", grid(1, 1, ceiling + 1, 1), "PayloadError", "payload")
         yield Case("arm-declares-2m-latents", grid(16, 1, 1 << 20, 0xFFFF), "PayloadError", "payload")
         yield Case("arm-declares-2m-latents-empty-stream", grid(16, 1, 1 << 20, 0xFFFF, b""), "PayloadError", "payload")
-    else:
+    else:  # video: 3 planes at the finest level, so 1800 x 1800 declares 11 m latents, under the network-size limit
         side = math.isqrt(ceiling) + 1
+        big, label = (1800, "11m") if b.header["modality"] == "video" else (3500, "16m")
         yield Case("arm-declares-just-above-the-latents-per-byte-ceiling", grid(1, side, side, 1), "PayloadError", "payload")
-        yield Case("arm-declares-16m-latents", grid(16, 3500, 3500, 0xFFFF), "PayloadError", "payload")
-        yield Case("arm-declares-16m-latents-empty-stream", grid(16, 3500, 3500, 0xFFFF, b""), "PayloadError", "payload")
+        yield Case(f"arm-declares-{label}-latents", grid(16, big, big, 0xFFFF), "PayloadError", "payload")
+        yield Case(f"arm-declares-{label}-latents-empty-stream", grid(16, big, big, 0xFFFF, b""), "PayloadError", "payload")
     # a synthesis network wider than the stream can code (non-latent integers count too), no latent level coded
     header = _wide_network_header(b, 4000)
     specs = header["quant"]["tensors"]
@@ -937,7 +956,7 @@ def _capacity_header(b: Base, levels: int, h: int, w: int) -> dict:
     header = copy.deepcopy(b.header)
     header["arch"].update(grid_levels=levels, grid_height=h, grid_width=w)
     specs = header["quant"]["tensors"]
-    specs["latents"]["shape"] = [sum(a * c for a, c in geometry.level_shapes(h, w, levels))]
+    specs["latents"]["shape"] = [geometry.grid_latents(header["arch"])]
     specs["net.0.weight"]["shape"][1] = levels
     specs["arm.level"]["shape"] = [levels]
     return header
@@ -967,7 +986,7 @@ def arm_fields(b: Base) -> Iterator[Case]:
 
 @attack(bases=("audio-arm",))
 def audio_grid_fields(b: Base) -> Iterator[Case]:
-    """A latent grid on audio: more than one row, marked as an older minor; and a latent grid on video (none exists)."""
+    """A latent grid on audio: more than one row, marked as an older minor; and the audio grid relabelled as video (no grid_frames)."""
     yield Case("arch-grid-height-2-on-audio", _arm_file(b, changed(b, "arch.grid_height", 2)), "HeaderInvalid")
     for minor in (3, 4):
         yield Case(f"audio-grid-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
@@ -984,6 +1003,36 @@ def _without_arm_fields(b: Base) -> dict:
     return header
 
 
+@attack(bases=("video-arm",))
+def video_grid_fields(b: Base) -> Iterator[Case]:
+    """A latent grid on video: grid_frames missing, out of range or disagreeing with the latents, bicubic sampling,
+    a range-coded payload, marked as an older minor; grid_frames where it does not belong."""
+    yield Case("arch-grid-frames-missing", _arm_file(b, changed(b, "arch.grid_frames", _DELETE)), "HeaderInvalid")
+    for value in (0, 1_000_001, "3", 3.0, True):
+        label = json.dumps(value).strip('"')
+        yield Case(f"arch-grid-frames-{label}", _arm_file(b, changed(b, "arch.grid_frames", value)), "HeaderInvalid")
+    yield Case("arch-grid-interp-3-on-video", _arm_file(b, changed(b, "arch.grid_interp", 3)), "HeaderInvalid")
+    yield Case("video-grid-with-coding-rc", _arm_file(b, _without_arm_fields(b) | {"quant": {**b.header["quant"], "coding": "rc"}}),
+               "HeaderInvalid")
+    for frames in (2, 4, 6):  # the latents' length no longer matches the pyramid
+        yield Case(f"arch-grid-frames-{frames}-for-latents-of-3", _arm_file(b, changed(b, "arch.grid_frames", frames)), "TensorMismatch",
+                   "network")
+    width = b.header["arch"]["arm_width"]  # an image's entropy model (no previous-plane inputs) on video
+    yield Case("arm-of-14-inputs-on-video", _arm_file(b, changed(b, ("quant", "tensors", "arm.0.weight", "shape"), [width, 14])),
+               "TensorMismatch", "network")
+    for minor in (3, 4, 5):
+        yield Case(f"video-grid-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
+    image = copy.deepcopy(BASES["image-arm-gray"]()[0])
+    image["arch"]["grid_frames"] = 1
+    yield Case("arch-grid-frames-on-an-image", assemble(compact.compress_header(canonical_json(image)), b.payload, minor=6),
+               "HeaderInvalid")
+    plain = copy.deepcopy(b.header)
+    for key in ("grid_levels", "grid_height", "grid_width", "arm_width", "arm_depth"):
+        del plain["arch"][key]
+    yield Case("arch-grid-frames-without-a-latent-grid", assemble(compact.compress_header(canonical_json(plain)), b.payload, minor=6),
+               "HeaderInvalid")
+
+
 @attack(bases=ARM_BASES)
 def arm_tensors(b: Base) -> Iterator[Case]:
     """ARM tensors the header's entropy model does not have, float tensors, latents of the wrong width (valid CRC)."""
@@ -991,7 +1040,7 @@ def arm_tensors(b: Base) -> Iterator[Case]:
     depth = b.header["arch"]["arm_depth"]
     shape = specs["arm.0.weight"]["shape"]
     cases = {
-        "arm-first-weight-13-inputs": (("quant", "tensors", "arm.0.weight", "shape"), [shape[0], 13]),
+        f"arm-first-weight-{shape[1] - 1}-inputs": (("quant", "tensors", "arm.0.weight", "shape"), [shape[0], shape[1] - 1]),
         "arm-first-weight-transposed": (("quant", "tensors", "arm.0.weight", "shape"), shape[::-1]),
         "arm-last-bias-3-outputs": (("quant", "tensors", f"arm.{depth}.bias", "shape"), [3]),
         "arm-level-one-too-many": (("quant", "tensors", "arm.level", "shape"), [b.header["arch"]["grid_levels"] + 1]),

@@ -308,12 +308,59 @@ def golden_v1_5_bytes() -> bytes:
     return pack(*build_golden_v1_5())
 
 
+# Format 1.6: 4 frames of 3 x 2 RGB video at 25 fps on a (t, y, x) latent pyramid (docs/format.md section 13): 3
+# levels of 4 x 3 x 2, 2 x 2 x 1 and 1 x 1 x 1 latents (29), a SPDER 3 -> 4 -> 4 -> 3 (width 4, depth 1), timestamps
+# with coords.scale 1, grid_frames 4, and the 1.3 golden's ARM (3 levels) with 9 more inputs (the previous plane's
+# 3x3) coding the latents plane by plane.
+GOLDEN_V1_6_PATH = Path(__file__).with_name("golden_v1_6.spdr")
+_V1_6_LATENTS = [0, 3, -2, 0, 1, 0,  0, -5, 4, 0, 0, 2,  6, -1, 0, 0, 2, -3,  -4, 1, 0, 7, -1, 0,  # level 0: 4 planes of 3 x 2
+                 5, -2, 0, 3,  # level 1: 2 planes of 2 x 1
+                 -8]  # level 2
+# The ARM reads 23 inputs on video: the 1.3 golden's first layer with 9 more columns for the previous plane's 3x3.
+_V1_6_ARM_0 = [row + extra for row, extra in zip(
+    [_V1_3_ARM["arm.0.weight"][2][14 * k:14 * (k + 1)] for k in range(3)],
+    [[4, 8, 4, 8, 48, 8, 4, 8, 4], [-4, -8, -4, -8, -48, -8, -4, -8, -4], [6, 6, 6, 6, 24, 6, 6, 6, 6]], strict=True)]
+_V1_6_LAYERS: dict[str, tuple[list[int], int, list[int], list[float]]] = {
+    **_V1_5_LAYERS,
+    "arm.0.weight": ([3, 23], 8, [v for row in _V1_6_ARM_0 for v in row], [0.015625]),
+    "latents": ([29], 8, _V1_6_LATENTS, [0.125]),
+    "net.2.weight": ([3, 4], 8, [100, -127, 64, 81, -40, 90, 127, -12, 33, 0, -70, 110], [0.00390625, 0.0078125, 0.0078125]),
+    "net.2.bias": ([3], 16, [-2048, 1024, 0], [6.103515625e-05]),
+}
+# What inrcodec.decode(golden_v1_6.spdr) renders (uint8 (4, 3, 2, 3)) and its SHA-256: tests/test_golden.py.
+V1_6_FRAMES_SHA256 = "31304d50993cf5a18344b67ee5829f1e54fab3b302df676742f20b0292967478"
+V1_6_FIRST_FRAME = [[[214, 3, 132], [212, 1, 101]], [[178, 48, 130], [176, 49, 115]], [[136, 98, 92], [134, 101, 96]]]
+
+
+def build_golden_v1_6() -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the (header, tensors) pair that golden_v1_6.spdr encodes."""
+    header = {
+        "modality": "video",
+        "signal": {"frames": 4, "height": 3, "width": 2, "channels": 3, "fps": [25, 1]},
+        "coords": {"convention": "timestamp", "axes": ["t", "y", "x"], "scale": [1.0, 1.0, 1.0]},
+        "values": {"offset": [0.0, 0.0, 0.0], "scale": [1.0, 1.0, 1.0]},
+        "arch": {"activation": "spder", "damping": "sqrt", "in_features": 3, "out_features": 3, "width": 4, "depth": 1,
+                 "omega0": 1.0, "first_omega0": 1.0, "grid_levels": 3, "grid_frames": 4, "grid_height": 3, "grid_width": 2,
+                 "arm_width": 3, "arm_depth": 1},
+        "quant": {"scheme": "per-channel-symmetric", "coding": "arm", "tensors": layer_specs(_V1_6_LAYERS)},
+        "encoder": {"tool": "tests/data/make_golden.py", "steps": 0, "seed": 0},
+    }
+    return header, layer_tensors(_V1_6_LAYERS)
+
+
+def golden_v1_6_bytes() -> bytes:
+    """The 1.6 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack
+
+    return pack(*build_golden_v1_6())
+
+
 def main() -> None:
-    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_5.spdr."""
+    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_6.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
     for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes()),
                        (GOLDEN_V1_3_PATH, golden_v1_3_bytes()), (GOLDEN_V1_4_PATH, golden_v1_4_bytes()),
-                       (GOLDEN_V1_5_PATH, golden_v1_5_bytes())):
+                       (GOLDEN_V1_5_PATH, golden_v1_5_bytes()), (GOLDEN_V1_6_PATH, golden_v1_6_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
