@@ -30,7 +30,7 @@ def encoded(clip):
 def test_arch_grid_on_video_writes_a_3d_pyramid_in_format_1_6(encoded):
     assert encoded.data[9:11] == b"\x01\x06"
     arch = encoded.header["arch"]
-    assert arch["in_features"] == 3 and arch["grid_frames"] == 8 and (arch["grid_height"], arch["grid_width"]) == (24, 32)
+    assert arch["in_features"] == 3 and arch["grid_frames"] == 4 and (arch["grid_height"], arch["grid_width"]) == (24, 32)
     assert encoded.header["quant"]["coding"] == "arm"
     assert encoded.header["coords"] == {"convention": "timestamp", "axes": ["t", "y", "x"], "scale": [1.0, 1.0, 1.0]}
 

@@ -2,8 +2,8 @@
 
 Anchors encode the clip's 8-bit RGB frames as yuv420p at a target bitrate (single-pass ABR) into an
 in-memory MP4 (whole-file bytes, container included) and are decoded back to RGB by FFmpeg; spdr
-encodes the clip with its video engine (today the plain coordinate SPDER: the latent grid has no
-video form yet) and is decoded by `inrcodec.decode_frames`, the frames `spdr decode` writes. Every
+encodes the clip at each of VIDEO_QUALITIES on its default video engine (the latent grid on (t, y, x),
+format 1.6) and is decoded by `inrcodec.decode_frames`, the frames `spdr decode` writes. Every
 codec's PSNR is RGB PSNR over all frames (peak 255, the mean of the per-frame MSEs), with each
 frame's PSNR kept for the per-frame plot.
 """

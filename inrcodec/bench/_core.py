@@ -34,6 +34,7 @@ class BenchOptions:
     device: str = "auto"
     preset: str | None = None  # rd: spdr's encoder preset
     qualities: Sequence[float] | None = None  # rd: spdr --quality points
+    frames: int | None = None  # av: video frames from each clip's start (None: VIDEO_SECONDS)
     log: Callable[[str], None] = field(default=lambda line: None, repr=False)
 
 

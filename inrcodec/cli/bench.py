@@ -38,6 +38,7 @@ def check_bench_extra(task: str) -> None:
 @click.option("--quality", "qualities", help="rd, av: comma-separated spdr --quality points (default: the task's QUALITIES).")
 @click.option("--preset", type=click.Choice(["fast", "balanced", "max"]),
               help="rd, av: spdr's encoder preset (default fast; rd: balanced with --paper).")
+@click.option("--frames", type=click.IntRange(1, 100_000), help="av: video frames from the start of each clip (default: 2 s).")
 @click.option("--out", "out_dir", default="spdr-bench", show_default=True, help="Folder for TASK.json, TASK.md and TASK_*.png.")
 @click.option("--json", "as_json", is_flag=True, help="Also print the rows as JSON on stdout.")
 @click.option("--paper", is_flag=True, help="The paper's sizes (256x256, 5x256 net, lr 1e-4, full batch): for a GPU.")
@@ -46,7 +47,7 @@ def check_bench_extra(task: str) -> None:
 @click.option("--force", is_flag=True, help="Replace this task's earlier results in --out.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @handle_errors
-def bench(task, inputs, size, steps, archs, qualities, preset, out_dir, as_json, paper, seed, device, force, quiet):
+def bench(task, inputs, size, steps, archs, qualities, preset, frames, out_dir, as_json, paper, seed, device, force, quiet):
     """Reproduce a table of the SPDER paper (TASK: image, audio, superres, audio-interp, video, gradient) or compare
     spdr --quality with JPEG, WebP and AVIF at equal bytes: PSNR, MS-SSIM, BD-rates, seconds (TASK: rd), or audio
     with MP3, Opus and AAC: SNR, PSNR, BD-rates, seconds (TASK: av)."""
@@ -59,8 +60,10 @@ def bench(task, inputs, size, steps, archs, qualities, preset, out_dir, as_json,
         get_task(task)
         if task not in ("rd", "av") and (qualities or preset):
             raise ValueError("--quality and --preset apply to bench rd and av")
+        if task != "av" and frames:
+            raise ValueError("--frames applies to bench av")
         opts = BenchOptions(task, inputs, size, parse_steps(steps), parse_archs(archs), seed, paper, device, preset,
-                            parse_qualities(qualities),
+                            parse_qualities(qualities), frames=frames,
                             log=(lambda line: None) if quiet else (lambda line: click.echo(line, err=True)))
     except ValueError as e:
         raise click.UsageError(str(e)) from None
