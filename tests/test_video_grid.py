@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_video import moving_square, write_video
 
 import inrcodec
 from inrcodec.media import load
 from inrcodec.metrics import psnr
-
-from test_video import moving_square, write_video
 
 FIT = {"arch": "grid", "steps": 60, "preset": "fast", "device": "cpu", "segment": 0}
 
@@ -28,9 +27,12 @@ def encoded(clip):
 
 
 def test_arch_grid_on_video_writes_a_3d_pyramid_in_format_1_6(encoded):
+    from inrcodec.rate.quality import VIDEO_TIME_STRIDE
+
     assert encoded.data[9:11] == b"\x01\x06"
     arch = encoded.header["arch"]
-    assert arch["in_features"] == 3 and arch["grid_frames"] == 4 and (arch["grid_height"], arch["grid_width"]) == (24, 32)
+    assert arch["in_features"] == 3 and arch["grid_frames"] == -(-8 // VIDEO_TIME_STRIDE)
+    assert (arch["grid_height"], arch["grid_width"]) == (24, 32)
     assert encoded.header["quant"]["coding"] == "arm"
     assert encoded.header["coords"] == {"convention": "timestamp", "axes": ["t", "y", "x"], "scale": [1.0, 1.0, 1.0]}
 

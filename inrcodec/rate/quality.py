@@ -63,9 +63,9 @@ AUDIO_COARSEST = 4  # samples per cell of the coarsest audio level, about: 15 le
 # buys every segment at least MIN_GRID_STEPS steps (and the pack and measurement after them); else the plain
 # network, which trains on minibatches, gets the time (a 4 s segment of a 10-minute song under --time 600 would
 # get 5 grid steps: SNR about 0 dB). The cost is linear in samples and --time is shared out in proportion to them,
-# so the test is the same for the whole clip as for each of its segments. Video: GRID_STEP_SECONDS_PER_SAMPLE
-# is per pixel of a frame times frames, for a segment of GRID_VIDEO_VALUES pixels (its VIDEO_BATCH sampled pixels
-# plus the rate over all its latents).
+# so the test is the same for the whole clip as for each of its segments. Video: per pixel of a frame times frames
+# (its VIDEO_BATCH sampled pixels plus the rate over all its latents); kept at audio's figure, about 3x what 16
+# frames of carphone measured (200 steps in 35-47 s, benchmarks/video_probe.py), so the grid is chosen only with room.
 GRID_STEP_SECONDS_PER_SAMPLE = {"audio": 1.5e-6, "video": 1.5e-6}
 MIN_GRID_STEPS = 100
 
@@ -84,10 +84,19 @@ def audio_levels(samples: int) -> int:
 
 # Video's (t, y, x) pyramid (format 1.6): the finest level has one latent plane per VIDEO_TIME_STRIDE frames (the
 # time axis then halves with the others), bilinear in space, no stencil. Each step's error is taken on
-# VIDEO_BATCH random samples (a 2 s CIF clip has 1.3 M), the rate on every latent. Stride 2 against 1, measured
-# on the first 12 frames of carphone (so carphone is the video tuning clip) at Q10, 200 steps
-# (`python benchmarks/video_probe.py carphone_pristine.mp4 12 10 S 200`, one run each, the machine shared with
-# another encode): stride 1 26.01 dB at 189.6 kbit/s, 589 s; stride 2 26.59 dB at 177.2 kbit/s, 450 s.
+# VIDEO_BATCH random samples (a 2 s CIF clip has 1.3 M), the rate on every latent. The stride was chosen on two
+# tuning inputs, carphone (nearly static: long strides win) and a synthetic sliding square (fast motion: they lose
+# badly); bikes was not looked at. Stride 2 is the one that loses little on either. Carphone, with
+# `python benchmarks/video_probe.py carphone_pristine.mp4 FRAMES Q STRIDE STEPS [BATCH]`, one run each:
+# * 12 frames, Q10, 200 steps, the machine shared with another encode: stride 1 26.01 dB at 189.6 kbit/s (589 s),
+#   stride 2 26.59 dB at 177.2 kbit/s (450 s);
+# * 16 frames, 200 steps, a free machine: stride 2 Q0 25.70 dB at 103.1 kbit/s, Q10 26.72 at 146.8 (47 s; 500 steps:
+#   27.05 at 151.0, 119 s); stride 4 Q10 26.91 at 141.8 (42 s; a full batch of 2^19: 26.84 at 138.5, 124 s);
+#   stride 8 Q0 25.98 at 91.7, Q10 26.66 at 111.7 (35 s): about +0.75 dB over stride 2 at equal rate;
+#   stride 16 (one plane) Q10 25.77 at 83.8, on stride 8's curve.
+# The square (`python benchmarks/video_stride_square.py`, 200 steps, Q0 / Q10 / Q30, bytes and dB):
+# stride 2 1372 B 30.57 dB / 1539 B 31.95 / 2198 B 33.05; stride 4 1201 B 26.83 / 1404 B 27.10 / 2007 B 27.20;
+# stride 8 1017 B 23.41 / 1248 B 23.51 / 1668 B 23.08. A per-clip choice of stride is left for later.
 VIDEO_OPTIONS = RateOptions()
 VIDEO_TIME_STRIDE = 2
 VIDEO_BATCH = 1 << 17
