@@ -35,7 +35,7 @@ def is_grid_arch(arch: dict) -> bool:
 def grid_level_shapes(arch: dict) -> list[tuple[int, ...]]:
     """The latent levels of a grid arch, finest first: (h, w), or (frames, h, w) for video (format 1.6), where
     the time axis halves with the others."""
-    shapes = level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"]))
+    shapes: list[tuple[int, ...]] = list(level_shapes(int(arch["grid_height"]), int(arch["grid_width"]), int(arch["grid_levels"])))
     if "grid_frames" not in arch:
         return shapes
     frames = int(arch["grid_frames"])
