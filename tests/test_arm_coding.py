@@ -346,3 +346,22 @@ def test_fuzzed_arm_payload_only_raises_format_errors_and_stays_fast(data):
     else:
         assert set(out) == set(_FUZZ_TENSORS)
     assert time.process_time() - start < 0.25
+
+
+def test_many_tiny_video_planes_are_refused_before_decoding():
+    """Each video plane costs a few vectorised calls: the capacity rule counts it (PLANE_WORK), so 200,000 planes of
+    1 x 1 behind a stream of a few hundred bytes are refused at once instead of costing seconds of decoding."""
+    frames = 200_000
+    header, tensors = make_file(1, 1, 1, frames=frames, latents=np.zeros(frames, np.int64))
+    tensors["latents"][0] = 1
+    donor, donor_tensors = make_file(40, 40, 1, frames=2)  # the same tensor names: its payload frames as this header's
+    payload = latentcoding.encode_payload(donor, donor_tensors)
+    stream = len(payload) - 4 * len(header["quant"]["tensors"]) - 2 - (len(header["quant"]["tensors"]) - 1)
+    assert frames <= armmodel.LATENTS_PER_BIT * (8 * stream + 64)  # counting latents alone, these bytes would pass
+    assert latentcoding.coded_integers(header, [], 1) >= frames * (1 + latentcoding.PLANE_WORK)
+    start = time.process_time()
+    with pytest.raises(errors.PayloadError, match="holds at most"):
+        latentcoding.decode_payload(header, payload)
+    assert time.process_time() - start < 0.5
+    real, real_tensors = make_file(6, 7, 3, frames=8, seed=4)  # a real-sized pyramid still round-trips under the rule
+    round_trip(real, real_tensors)

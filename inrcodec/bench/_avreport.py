@@ -79,28 +79,40 @@ def audio_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
     return "\n".join(md), {"audio_curves": plot(rows)}
 
 
-def plot(rows: list[dict]) -> bytes:
-    """SNR against kbit/s, one panel per clip, every codec."""
+def _rd_panels(rows: list[dict], codecs: tuple[str, ...], styles: dict, labels: dict, metric: str, ylabel: str, title,
+               log_x: bool, anchor_curve=sorted, width: float = 4.4, xlim: tuple[float, float] | None = None) -> bytes:
+    """`metric` over kbit/s, one panel per clip (`title(name, first point)`), every codec; spdr's points joined in rate
+    order, each anchor's by `anchor_curve` (sorted, or the audio scans' upper hull)."""
     names = _names(rows)
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(names), figsize=(4.4 * len(names), 3.5), squeeze=False)
-    styles = {"spdr": ("C3", "o-"), "mp3": ("C0", "s--"), "opus": ("C2", "^-."), "aac": ("C4", "d:")}
+    fig, axes = plt.subplots(1, len(names), figsize=(width * len(names), 3.5), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=True):
         pts = [r for r in rows if r["kind"] == "point" and r["input"] == name]
-        for c in ("spdr", *AUDIO_ANCHORS):
-            xy = [(r["kbits"], r["snr_db"]) for r in pts if r["codec"] == c]
-            curve = sorted(xy) if c == "spdr" else hull(xy)
+        for c in codecs:
+            xy = [(r["kbits"], r[metric]) for r in pts if r["codec"] == c]
+            curve = sorted(xy) if c == "spdr" else anchor_curve(xy)
             if curve:
                 color, style = styles[c]
-                ax.plot(*zip(*curve, strict=True), style, color=color, label=LABELS[c], ms=4, lw=1.4 if c == "spdr" else 1.0)
-        ax.set_title(f"{name} ({pts[0]['seconds']:.1f} s, {pts[0]['channels']} ch)")
-        ax.set_xlabel("kbit/s (whole file)")
-        ax.set_ylabel("SNR (dB)")
-        ax.set_xlim(0, 210)
+                ax.plot(*zip(*curve, strict=True), style, color=color, label=labels[c], ms=4, lw=1.4 if c == "spdr" else 1.0)
+        ax.set_title(title(name, pts[0]))
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xlabel("kbit/s (whole file, log)" if log_x else "kbit/s (whole file)")
+        ax.set_ylabel(ylabel)
+        if xlim is not None:
+            ax.set_xlim(*xlim)
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return figure_png(fig)
+
+
+def plot(rows: list[dict]) -> bytes:
+    """SNR against kbit/s, one panel per clip, every codec (the anchors' upper hulls)."""
+    styles = {"spdr": ("C3", "o-"), "mp3": ("C0", "s--"), "opus": ("C2", "^-."), "aac": ("C4", "d:")}
+    return _rd_panels(rows, ("spdr", *AUDIO_ANCHORS), styles, LABELS, "snr_db", "SNR (dB)",
+                      lambda name, p: f"{name} ({p['seconds']:.1f} s, {p['channels']} ch)", log_x=False, anchor_curve=hull,
+                      xlim=(0, 210))
 
 
 VIDEO_LABELS = {"spdr": "spdr (latent grid)", "x264": "x264 medium", "x265": "x265 medium", "svtav1": "SVT-AV1 p8"}
@@ -125,30 +137,15 @@ def video_report(rows: list[dict]) -> tuple[str, dict[str, bytes]]:
           "## Video encode and decode seconds", "", "Mean over each codec's points, this run.", "",
           table(["clip", *[f"{VIDEO_LABELS[c]} encode / decode s" for c in ("spdr", *VIDEO_ANCHORS)]], time_body),
           "Per-frame PSNR: `av_video_frames.png` (spdr's largest file and each anchor's file at no more bytes)."]
-    return "\n".join(md), {"video_curves": _video_curves(rows, names), "video_frames": _video_frames(rows, names)}
+    return "\n".join(md), {"video_curves": _video_curves(rows), "video_frames": _video_frames(rows, names)}
 
 
-def _video_curves(rows: list[dict], names: list[str]) -> bytes:
+def _video_curves(rows: list[dict]) -> bytes:
     from ._avvideo import VIDEO_ANCHORS
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.5), squeeze=False)
     styles = {"spdr": ("C3", "o-"), "x264": ("C0", "s--"), "x265": ("C2", "^-."), "svtav1": ("C4", "d:")}
-    for ax, name in zip(axes.flat, names, strict=True):
-        pts = [r for r in rows if r["kind"] == "point" and r["input"] == name]
-        for c in ("spdr", *VIDEO_ANCHORS):
-            xy = sorted((r["kbits"], r["psnr_db"]) for r in pts if r["codec"] == c)
-            if xy:
-                color, style = styles[c]
-                ax.plot(*zip(*xy, strict=True), style, color=color, label=VIDEO_LABELS[c], ms=4)
-        ax.set_xscale("log")
-        ax.set_title(f"{name} ({pts[0]['size']}, {pts[0]['seconds']:.1f} s)")
-        ax.set_xlabel("kbit/s (whole file, log)")
-        ax.set_ylabel("RGB PSNR (dB)")
-        ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    return figure_png(fig)
+    return _rd_panels(rows, ("spdr", *VIDEO_ANCHORS), styles, VIDEO_LABELS, "psnr_db", "RGB PSNR (dB)",
+                      lambda name, p: f"{name} ({p['size']}, {p['seconds']:.1f} s)", log_x=True, width=4.6)
 
 
 def _video_frames(rows: list[dict], names: list[str]) -> bytes:

@@ -98,6 +98,17 @@ def comparison_rows(base: dict, scans: dict[str, list[dict]], spdr: list[dict], 
     return rows
 
 
+def spdr_points(opts: BenchOptions, label: str, qualities, preset: str, metric_name: str, metric: str, point) -> list[dict]:
+    """`point(q)` at each quality, each logged before (`label`) and after (bytes, rate, `metric`, encode seconds)."""
+    out = []
+    for q in qualities:
+        opts.log(f"{label} --quality {q:g} ({preset})")
+        p = point(q)
+        opts.log(f"  {p['bytes']} bytes ({p['kbits']:.1f} kbit/s), {metric_name} {p[metric]:.2f} dB, encode {p['encode_s']:.0f} s")
+        out.append(p)
+    return out
+
+
 def measure_clip(path: str, opts: BenchOptions, qualities, preset: str, steps: int | None, folder: str) -> list[dict]:
     """Every row of one clip: anchor scans, spdr points, equal-bytes matches, BD-rates."""
     name = os.path.splitext(os.path.basename(path))[0]
@@ -105,12 +116,8 @@ def measure_clip(path: str, opts: BenchOptions, qualities, preset: str, steps: i
     base = {"input": name, "set": clip_set(name), "medium": "audio", "seconds": source.shape[0] / rate,
             "channels": source.shape[1], "rate": rate}
     scans = scan_anchors(opts, name, AUDIO_ANCHORS, lambda c: audio_curve(source, rate, c))
-    spdr = []
-    for q in qualities:
-        opts.log(f"{name}: spdr --quality {q:g} ({preset})")
-        spdr.append(spdr_audio_point(path, source, rate, q, preset, steps, opts.seed, opts.device, folder))
-        p = spdr[-1]
-        opts.log(f"  {p['bytes']} bytes ({p['kbits']:.1f} kbit/s), SNR {p['snr_db']:.2f} dB, encode {p['encode_s']:.0f} s")
+    spdr = spdr_points(opts, f"{name}: spdr", qualities, preset, "SNR", "snr_db",
+                       lambda q: spdr_audio_point(path, source, rate, q, preset, steps, opts.seed, opts.device, folder))
     return comparison_rows(base, scans, spdr, "snr_db", "quality", ("requested_kbits", "bytes", "kbits", "snr_db", "psnr_db"), BD_KBITS)
 
 
@@ -126,12 +133,8 @@ def measure_video_clip(path: str, opts: BenchOptions, qualities, preset: str, st
     base = {"input": name, "set": VIDEO_SETS.get(name, "other"), "medium": "video", "seconds": frames.shape[0] / float(fps),
             "size": f"{frames.shape[2]}x{frames.shape[1]}", "frames": frames.shape[0]}
     scans = scan_anchors(opts, name, VIDEO_ANCHORS, lambda c: video_curve(frames, fps, c))
-    spdr = []
-    for q in qualities:
-        opts.log(f"{name}: spdr video --quality {q:g} ({preset})")
-        spdr.append(spdr_video_point(path, frames, fps, q, preset, steps, opts.seed, opts.device, folder))
-        p = spdr[-1]
-        opts.log(f"  {p['bytes']} bytes ({p['kbits']:.1f} kbit/s), PSNR {p['psnr_db']:.2f} dB, encode {p['encode_s']:.0f} s")
+    spdr = spdr_points(opts, f"{name}: spdr video", qualities, preset, "PSNR", "psnr_db",
+                       lambda q: spdr_video_point(path, frames, fps, q, preset, steps, opts.seed, opts.device, folder))
     return comparison_rows(base, scans, spdr, "psnr_db", "quality", ("requested_kbits", "bytes", "kbits", "psnr_db", "frame_psnr_db"),
                            BD_VIDEO_KBITS)
 

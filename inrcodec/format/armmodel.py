@@ -109,18 +109,21 @@ def anchor_mask(h: int, w: int) -> np.ndarray:
     return (np.add.outer(np.arange(h), np.arange(w)) % 2) == 0
 
 
+def _neighbourhood(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """(len(rows), len(cols), 9): the 3x3 latents of `grid` around each (rows[i], cols[j]), zero outside, row by row."""
+    hp, wp = grid.shape
+    padded = np.pad(grid.astype(np.int64), 1)
+    out = np.zeros((rows.size, cols.size, 9), dtype=np.int64)
+    for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
+        out[:, :, k] = padded[1 + di : 1 + di + hp, 1 + dj : 1 + dj + wp][rows][:, cols]
+    return out
+
+
 def coarse_context(parent: np.ndarray | None, h: int, w: int) -> np.ndarray:
     """(h, w, 9): the 3x3 parent-level latents around (i // 2, j // 2), zero outside; zeros at the coarsest level."""
-    out = np.zeros((h, w, 9), dtype=np.int64)
     if parent is None:
-        return out
-    hp, wp = parent.shape
-    padded = np.pad(parent.astype(np.int64), 1)
-    rows, cols = np.arange(h) // 2, np.arange(w) // 2
-    for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
-        shifted = padded[1 + di : 1 + di + hp, 1 + dj : 1 + dj + wp]
-        out[:, :, k] = shifted[rows][:, cols]
-    return out
+        return np.zeros((h, w, 9), dtype=np.int64)
+    return _neighbourhood(parent, np.arange(h) // 2, np.arange(w) // 2)
 
 
 def same_context(anchors: np.ndarray) -> np.ndarray:
@@ -132,13 +135,9 @@ def same_context(anchors: np.ndarray) -> np.ndarray:
 
 def previous_context(previous: np.ndarray | None, h: int, w: int) -> np.ndarray:
     """(h, w, 9): the 3x3 latents of the previous plane around (i, j), zero outside; zeros for a level's first plane."""
-    out = np.zeros((h, w, 9), dtype=np.int64)
     if previous is None:
-        return out
-    padded = np.pad(previous.astype(np.int64), 1)
-    for k, (di, dj) in enumerate((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)):
-        out[:, :, k] = padded[1 + di : 1 + di + h, 1 + dj : 1 + dj + w]
-    return out
+        return np.zeros((h, w, 9), dtype=np.int64)
+    return _neighbourhood(previous, np.arange(h), np.arange(w))
 
 
 def pass_context(coarse: np.ndarray, anchors: np.ndarray | None, mask: np.ndarray, pass_: int,

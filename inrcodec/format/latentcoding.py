@@ -16,8 +16,10 @@ Decoder bounds: every coded integer, latent or not, has a Laplace scale of at le
 armmodel.MIN_SCALE (the ARM clamps its scales there; a spread byte under MIN_SPREAD is refused), so
 each costs at least armmodel.MIN_BITS; a payload declaring more coded integers than
 armmodel.LATENTS_PER_BIT * (8 * stream bytes + 64) is refused before decoding (no legal stream holds
-more). A stream the decoder has not used up exactly, or that constriction finds invalid, is refused.
-So decode work grows with the bytes.
+more). On video each coded plane also counts as PLANE_WORK integers: a plane costs a few vectorised
+calls whatever its size, about as much as 50 latents, so a file of many 1 x 1 planes cannot buy
+seconds of decoding with a few hundred bytes. A stream the decoder has not used up exactly, or that
+constriction finds invalid, is refused. So decode work grows with the bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from . import armmodel
 from .geometry import grid_level_shapes, tensor_dtype
 
 SPREAD_OFFSET = 64  # spread byte k -> Laplace scale dyadic_scale(k - 64, 4): 0.086 .. ~3968
+PLANE_WORK = 64  # integers a coded video plane counts as in the capacity rule (about 100 us a plane, 2 us a latent)
 MIN_SPREAD = 6  # the smallest spread byte: its scale 0.0859 is the first at or above armmodel.MIN_SCALE
 
 
@@ -122,7 +125,7 @@ def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
 
     _walk(header, arm, grids, mask, put)
     stream = enc.get_compressed().astype("<u4").tobytes()
-    _check_capacity(header, others, mask, len(stream))  # the decoder's rule: cannot fail for a real encode
+    _check_capacity(header, others, mask, len(stream))  # the decoder's rule (only a video of tiny frames can fail it)
     return scales + struct.pack("<H", mask) + spreads + stream
 
 
@@ -130,10 +133,18 @@ def coded_latents(header: dict, mask: int) -> int:
     return sum(math.prod(shape) for lv, shape in enumerate(grid_level_shapes(header["arch"])) if mask >> lv & 1)
 
 
+def coded_planes(header: dict, mask: int) -> int:
+    """Planes of the coded levels of a video grid (format 1.6); 0 for images and audio (one plane a level, uncharged)."""
+    if "grid_frames" not in header["arch"]:
+        return 0
+    return sum(shape[0] for lv, shape in enumerate(grid_level_shapes(header["arch"])) if mask >> lv & 1)
+
+
 def coded_integers(header: dict, others: list[str], mask: int) -> int:
-    """Every integer the stream codes: the non-latent tensors' and the coded latent levels'."""
+    """What the capacity rule counts: every integer the stream codes (the non-latent tensors' and the coded latent
+    levels'), and PLANE_WORK for each coded video plane."""
     specs = header["quant"]["tensors"]
-    return sum(math.prod(specs[n]["shape"]) for n in others) + coded_latents(header, mask)
+    return sum(math.prod(specs[n]["shape"]) for n in others) + coded_latents(header, mask) + PLANE_WORK * coded_planes(header, mask)
 
 
 def _check_capacity(header: dict, others: list[str], mask: int, stream_bytes: int) -> None:

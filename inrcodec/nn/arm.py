@@ -83,9 +83,9 @@ class Arm(nn.ModuleList):
     def __init__(self, width: int, depth: int, levels: int, context: int = CONTEXT):
         if context not in (CONTEXT, VIDEO_CONTEXT):
             raise ValueError(f"an ARM context has {CONTEXT} inputs, or {VIDEO_CONTEXT} on video")
-        self.context = context
         dims = [context] + [width] * depth
         super().__init__([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)] + [nn.Linear(dims[-1], 2)])
+        self.context = context
         with torch.no_grad():  # start as "zero mean, scale 1" so the first steps' rate is sane
             self[-1].weight.mul_(0.1)
             self[-1].bias.zero_()

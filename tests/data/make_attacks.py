@@ -1020,6 +1020,13 @@ def video_grid_fields(b: Base) -> Iterator[Case]:
     width = b.header["arch"]["arm_width"]  # an image's entropy model (no previous-plane inputs) on video
     yield Case("arm-of-14-inputs-on-video", _arm_file(b, changed(b, ("quant", "tensors", "arm.0.weight", "shape"), [width, 14])),
                "TensorMismatch", "network")
+    # 200,000 planes of 1 x 1: the latents alone fit the stream's capacity, their planes (PLANE_WORK each) do not
+    tiny = _capacity_header(b, 1, 1, 1)
+    tiny["arch"]["grid_frames"] = 200_000
+    tiny["quant"]["tensors"]["latents"]["shape"] = [200_000]
+    mask_at, spreads_at, _ = _arm_layout(b)
+    yield Case("arm-200000-planes-of-1x1", _arm_file(b, tiny, b.payload[:mask_at] + struct.pack("<H", 1) + b.payload[spreads_at:]),
+               "PayloadError", "payload")
     for minor in (3, 4, 5):
         yield Case(f"video-grid-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
     image = copy.deepcopy(BASES["image-arm-gray"]()[0])
