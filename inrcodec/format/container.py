@@ -58,12 +58,14 @@ __all__ = [
     "MINOR",
     "AUDIO_GRID_MINOR",
     "VIDEO_GRID_MINOR",
+    "IMAGE_BANDS_MINOR",
     "SIGNATURE",
     "check_tensors",
     "pack",
     "pack_segmented",
     "peek",
     "peek_segments",
+    "segmented_minor",
     "unpack",
     "unpack_segmented",
 ]
@@ -77,6 +79,7 @@ ARM_MINOR = 3  # quant.coding "arm": latents coded under the file's own entropy 
 SEGMENTED_MINOR = 4  # a `segments` table: the payload is whole 1.0-1.3 or 1.5 files, one a segment (docs/format.md section 11)
 AUDIO_GRID_MINOR = 5  # a latent grid on audio's time axis: one row of latents, in_features 1 (docs/format.md section 12)
 VIDEO_GRID_MINOR = 6  # a (t, y, x) latent pyramid on video, grid_frames (docs/format.md section 13)
+IMAGE_BANDS_MINOR = 7  # a segment table over an image: horizontal bands of rows, each an image file (docs/format.md section 14)
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = files.MAX_FILE_BYTES
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -228,6 +231,8 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
     if "segments" in header:
         if minor < SEGMENTED_MINOR:
             raise HeaderInvalid(f"header field 'segments' needs format 1.{SEGMENTED_MINOR}, file says {major}.{minor}")
+        if minor < IMAGE_BANDS_MINOR and header["modality"] == "image":
+            raise HeaderInvalid(f"header field 'segments' on an image needs format 1.{IMAGE_BANDS_MINOR}, file says {major}.{minor}")
     elif minor < COMPACT_MINOR and "coding" in header["quant"]:
         raise HeaderInvalid(f"header field 'quant.coding' needs format 1.{COMPACT_MINOR}, file says {major}.{minor}")
     if minor < ARM_MINOR and header["quant"].get("coding") == "arm":
@@ -288,7 +293,8 @@ def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """Parse and verify a whole .spdr file of one network; return (header, tensors)."""
     header, payload, _ = _split(data)
     if "segments" in header:
-        raise PayloadError("a segmented file (format 1.4) holds one file per segment: read it with unpack_segmented")
+        raise PayloadError("a segmented file (format 1.4, or 1.7 for an image's bands) holds one file per segment: "
+                           "read it with unpack_segmented")
     if header["quant"].get("coding") == "arm":
         tensors = latentcoding.decode_payload(header, payload)
     elif header["quant"].get("coding") == "rc":
@@ -305,8 +311,14 @@ def peek(data: bytes) -> dict:
     return {**sizes, "header": header}
 
 
+def segmented_minor(header: dict) -> int:
+    """The minor version a segment table is marked with: 1.7 over an image's bands, else 1.4 (whatever the parts' own)."""
+    return IMAGE_BANDS_MINOR if header["modality"] == "image" else SEGMENTED_MINOR
+
+
 def pack_segmented(header: dict, parts: list[bytes]) -> bytes:
-    """A format 1.4 file: the segment table `header` (validate_segmented) and the segments' whole files.
+    """A format 1.4 file (1.7 for an image's bands): the segment table `header` (validate_segmented) and the
+    segments' whole files.
 
     The table's byte counts must be the parts' lengths; the parts themselves are checked by the
     reader (each one is an ordinary file), not here."""
@@ -318,13 +330,14 @@ def pack_segmented(header: dict, parts: list[bytes]) -> bytes:
         raise PayloadError("the segment table's byte counts differ from the segments' files")
     raw_header = compress_header(raw_header)
     payload = b"".join(parts)
-    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, SEGMENTED_MINOR, 0, len(raw_header)), raw_header,
+    out = b"".join([_FIXED.pack(SIGNATURE, MAJOR, segmented_minor(header), 0, len(raw_header)), raw_header,
                     struct.pack("<I", len(payload)), payload])
     return out + struct.pack("<I", zlib.crc32(out))
 
 
 def unpack_segmented(data: bytes) -> tuple[dict, list[bytes]]:
-    """The segment table and each segment's file bytes, in time order (section 11; files unchecked)."""
+    """The segment table and each segment's file bytes, in order (time; an image's rows top to bottom): sections 11 and
+    14, the files themselves unchecked."""
     header, payload, _ = _split(data)
     if "segments" not in header:
         raise PayloadError("not a segmented file: it has no segment table")

@@ -298,36 +298,42 @@ def validate_header(obj: Any) -> dict:
 
 
 SEGMENTED_REQUIRED = ("modality", "signal", "segments")
-SEGMENTED_MODALITIES = ("audio", "video")  # format 1.4 segments the time axis: audio samples, video frames
+# What a segment table cuts: audio samples and video frames (format 1.4), an image's rows (format 1.7, horizontal bands).
+# Readers of 1.4 to 1.6 knew only the time axes, so they refuse an image table (docs/format.md section 14.6).
+SEGMENTED_MODALITIES = ("image", "audio", "video")
 TIME_KEYS = {"audio": ("samples", MAX_SAMPLES), "video": ("frames", MAX_FRAMES)}
+# modality -> (the signal key a table entry's length counts, its largest value, the unit it is named by in messages)
+SEGMENT_KEYS = {"image": ("height", MAX_DIM, "rows"), "audio": ("samples", MAX_SAMPLES, "samples"),
+                "video": ("frames", MAX_FRAMES, "frames")}
 MAX_SEGMENTS = 4096
 MIN_FILE_BYTES = 26  # the smallest .spdr file: 17 fixed bytes, a 1-byte header, payload_len, crc32
 
 
 def validate_segmented(obj: Any) -> dict:
-    """Check a parsed segmented header (format 1.4, docs/format.md section 11) and return it unchanged.
+    """Check a parsed segment table (format 1.4, docs/format.md section 11; 1.7 for an image's bands, section 14)
+    and return it unchanged.
 
-    `segments` lists [length, bytes] per segment, in time order: the lengths (audio samples, video
-    frames) add up to the signal's and every segment is a whole .spdr file of 26 bytes or more."""
+    `segments` lists [length, bytes] per segment, in order: the lengths (audio samples, video frames, image rows)
+    add up to the signal's (samples, frames, height) and every segment is a whole .spdr file of 26 bytes or more."""
     obj = _object(obj, "header", SEGMENTED_REQUIRED, TOP_LEVEL_OPTIONAL)
     modality = _choice(obj, "modality", "modality", SEGMENTED_MODALITIES)
     _signal(modality, obj["signal"])
-    key, most = TIME_KEYS[modality]
+    key, most, unit = SEGMENT_KEYS[modality]
     segments = obj["segments"]
     if not isinstance(segments, list) or not 1 <= len(segments) <= MAX_SEGMENTS:
-        raise _fail("segments", f"must be a list of 1..{MAX_SEGMENTS} [{key}, bytes] pairs", segments)
+        raise _fail("segments", f"must be a list of 1..{MAX_SEGMENTS} [{unit}, bytes] pairs", segments)
     total = 0
     for i, entry in enumerate(segments):
         if not (isinstance(entry, list) and len(entry) == 2 and all(type(v) is int for v in entry)):
-            raise _fail(f"segments[{i}]", f"must be a pair of integers [{key}, bytes]", entry)
+            raise _fail(f"segments[{i}]", f"must be a pair of integers [{unit}, bytes]", entry)
         length, nbytes = entry
         if not 1 <= length <= most:
-            raise _fail(f"segments[{i}]", f"{key} must be in 1..{most}", length)
+            raise _fail(f"segments[{i}]", f"{unit} must be in 1..{most}", length)
         if not MIN_FILE_BYTES <= nbytes <= 2**32 - 1:
             raise _fail(f"segments[{i}]", f"bytes must be in {MIN_FILE_BYTES}..{2**32 - 1}", nbytes)
         total += length
     if total != obj["signal"][key]:
-        raise _fail("segments", f"{key} must add up to signal.{key} ({obj['signal'][key]})", total)
+        raise _fail("segments", f"{unit} must add up to signal.{key} ({obj['signal'][key]})", total)
     if "encoder" in obj and not isinstance(obj["encoder"], dict):
         raise _fail("encoder", "must be a JSON object", obj["encoder"])
     return obj

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import FormatError, NetworkError, PayloadError, TensorMismatch
 from . import container, geometry
-from .header import TIME_KEYS
+from .header import SEGMENT_KEYS
 
 __all__ = [
     "F32_MAX",
@@ -124,15 +124,16 @@ class CheckedFile:
     tensors: dict[str, np.ndarray]
     version: str
     file_bytes: int
-    segments: tuple[CheckedFile, ...] = ()  # format 1.4: each segment's checked file, in time order (no tensors here)
-    starts: tuple[int, ...] = ()  # the first sample (audio) or frame (video) of each segment
+    segments: tuple[CheckedFile, ...] = ()  # format 1.4 (1.7: an image's bands): each segment's checked file, in order
+    starts: tuple[int, ...] = ()  # the first sample (audio), frame (video) or row (image, 1.7) of each segment
 
 
 def read_checked(data: bytes) -> CheckedFile:
     """container.unpack plus this module's checks; the network is checked before decompression.
 
-    A segmented file (format 1.4) is checked segment by segment: each is an ordinary file, read
-    with the same checks, of the outer file's modality and signal but for its own length."""
+    A segmented file (format 1.4; 1.7 for an image's horizontal bands) is checked segment by segment: each is an
+    ordinary file, read with the same checks, of the outer file's modality and signal but for its own length
+    (samples, frames, or an image band's height)."""
     peek = container.peek(data)
     if "segments" not in peek["header"]:
         return _read_one(data, peek)
@@ -144,10 +145,10 @@ def read_checked(data: bytes) -> CheckedFile:
             inner = _read_one(part)
         except FormatError as e:
             raise type(e)(f"segment {i}: {e}") from None
-        expected = {**header["signal"], TIME_KEYS[header["modality"]][0]: length}
+        expected = {**header["signal"], SEGMENT_KEYS[header["modality"]][0]: length}
         if inner.header["modality"] != header["modality"] or inner.header["signal"] != expected:
             raise PayloadError(f"segment {i}: its signal differs from the segment table's "
-                               f"({inner.header['modality']} {inner.header['signal']}, table: {expected})")
+                               f"({inner.header['modality']} {inner.header['signal']}, table: {header['modality']} {expected})")
         segments.append(inner)
         starts.append(start)
         start += length
