@@ -7,6 +7,7 @@ never parse it twice.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -66,7 +67,11 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
 
     if output is not None and Path(output).exists() and not force:
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
+    from .codec import distributed
+
+    world = distributed.current()
     config = EncodeConfig(**settings)
+    config = dataclasses.replace(config, device=distributed.rank_device(config.device, world))
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
     config, switched = _engine_for_time(config, signal)
     if not isinstance(signal, Signal):  # an audio or video file, read segment by segment when it is long (format 1.4)
@@ -77,12 +82,28 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
             encoder = None
             if config.engine(signal.modality) == "grid":
                 from .rate.quality import encode_quality as encoder
-            result = encode_segments(signal, config, progress, seconds, announce, encoder)
+            result = encode_segments(signal, config, progress, seconds, announce, encoder)  # its segments shared over ranks
             result.notices = [switched, *result.notices] if switched else result.notices
-            if output is not None:
+            if output is not None and world.writes:
                 files.write_atomic(output, result.data, force=force)
             return result
-        signal = signal.signal()  # short: read whole, as before
+    if not world.alone:  # one network: rank 0 fits it, the others wait for its result (or its error)
+        value, error = distributed.run_share(lambda: _encode_one(signal, config, progress)) if world.writes else (None, None)
+        result = distributed.gather(value, error, world)[0]
+    else:
+        result = _encode_one(signal, config, progress)
+    result.notices = [switched, *result.notices] if switched else result.notices
+    if output is not None and world.writes:
+        files.write_atomic(output, result.data, force=force)
+    return result
+
+
+def _encode_one(signal, config, progress):
+    """One network for the whole signal (a short clip is read whole here): the engine the config chooses."""
+    from .signal import Signal
+
+    if not isinstance(signal, Signal):
+        signal = signal.signal()
     engine = config.engine(signal.modality)
     if engine == "grid" and config.plain_settings() and config.bpp is None:
         raise ValueError(f"{', '.join(config.plain_settings())}: settings of the plain network (arch mlp), not of the latent-grid engine")
@@ -98,10 +119,15 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         from .codec.encode import encode_signal
 
         result = encode_signal(signal, config, progress)
-    result.notices = [switched, *result.notices] if switched else result.notices
-    if output is not None:
-        files.write_atomic(output, result.data, force=force)
     return result
+
+
+def join_ranks():
+    """Under torchrun: join its process group (gloo) and return this process's World (rank, size); alone: a
+    World of size 1. encode() then shares a long clip's segments over the ranks and rank 0 writes the file."""
+    from .codec.distributed import join_from_env
+
+    return join_from_env()
 
 
 def _engine_for_time(config, signal) -> tuple:
@@ -157,7 +183,8 @@ def decode(source: Source, scale: float | None = None, size: tuple[int, ...] | N
     """Render a .spdr file as the samples its writer would store.
 
     Images: uint8 (or uint16 for 16-bit sources) array (H, W, C); `size` is (height, width).
-    With gradient=True: float32 (H, W, 1) gradient magnitude of the network.
+    With gradient=True: float32 (H, W, 1) gradient magnitude of the network. An image stored as horizontal
+    bands (format 1.7) decodes band by band into one array, in the units of one network over the whole image.
     Audio: float32 (samples, channels) at the original level, clipped to the stored amplitude;
     `rate` (Hz) or `scale` resamples over the same duration.
     Video: uint8 (frames, H, W, 3); `fps` (number or 'num/den') sets round(duration x fps) frames,
@@ -233,7 +260,7 @@ def info(source: bytes | str | os.PathLike) -> dict:
     peek = container.peek(data)
     header = peek["header"]
     out = {k: v for k, v in peek.items() if k != "header"}
-    if "segments" in header:  # format 1.4: each segment's own header is peeked (CRC checked, weights not decoded)
+    if "segments" in header:  # format 1.4 (1.7: an image's bands): each one's own header is peeked (CRC checked, weights not decoded)
         inner = [facts["header"] for facts in container.peek_segments(data)]
         out["segment_headers"] = inner
     else:

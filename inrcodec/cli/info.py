@@ -22,16 +22,17 @@ def info(file, as_json):
         click.echo(json.dumps(facts, sort_keys=True))
         return
     h = facts["header"]
-    first = facts.get("segment_headers", [h])[0]  # a segmented file (1.4): its first segment's network
+    first = facts.get("segment_headers", [h])[0]  # a segmented file (1.4; 1.7: an image's bands): its first segment's network
+    piece = "band" if h["modality"] == "image" else "segment"
     sig, arch, enc = h["signal"], first["arch"], h.get("encoder", {})
     click.echo(f"{file}: spdr {facts['version']}, {facts['file_bytes']} bytes "
-               f"(header {facts['header_bytes']}, {'segments' if 'segments' in h else 'weights'} {facts['payload_bytes']})")
+               f"(header {facts['header_bytes']}, {piece + 's' if 'segments' in h else 'weights'} {facts['payload_bytes']})")
     click.echo(f"  {h['modality']}: " + ", ".join(f"{k} {v}" for k, v in sig.items()))
     if "segments" in h:
         lengths = [n for n, _ in h["segments"]]
-        unit = "samples" if h["modality"] == "audio" else "frames"
-        click.echo(f"  segments: {len(lengths)}, {min(lengths)}..{max(lengths)} {unit} each, one network each")
-    click.echo(f"  network{' (first segment)' if 'segments' in h else ''}: {arch['activation']} ({arch['damping']}), "
+        unit = {"image": "rows", "audio": "samples", "video": "frames"}[h["modality"]]
+        click.echo(f"  {piece}s: {len(lengths)}, {min(lengths)}..{max(lengths)} {unit} each, one network each")
+    click.echo(f"  network{f' (first {piece})' if 'segments' in h else ''}: {arch['activation']} ({arch['damping']}), "
                f"width {arch['width']}, depth {arch['depth']}, {facts['params']} params{' in all' if 'segments' in h else ''}")
     bits = sorted({t["bits"] for t in first["quant"]["tensors"].values()})
     click.echo(f"  weights: {first['quant']['scheme']}, bits {'/'.join(map(str, bits))}")

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import NetworkError, OutputTooLargeError, SpdrError, TensorMismatch
 from ..format import limits
-from ..nn.coords import CENTRE, TIMESTAMP, grid_coords, iter_chunks
+from ..nn.coords import CENTRE, TIMESTAMP, axis_positions, grid_coords, iter_chunks
 from ..nn.quantize import dequantize_state
 from ..nn.registry import build_model
 
@@ -24,7 +24,7 @@ MAX_OUTPUT_SAMPLES = 1 << 27  # image and audio renders above this many grid poi
 MAX_FRAME_SAMPLES = 1 << 27  # one video frame above this many pixels needs force
 MAX_OUTPUT_FRAMES = 1_000_000
 
-__all__ = ["MAX_OUTPUT_SAMPLES", "check_output_size", "decode_samples", "iter_render", "load_model",
+__all__ = ["MAX_OUTPUT_SAMPLES", "check_output_size", "decode_samples", "iter_render", "iter_render_rows", "load_model",
            "native_shape", "render"]
 
 
@@ -89,6 +89,26 @@ def check_output_size(modality: str, shape: Sequence[int], force: bool) -> None:
                                   f"more than this machine's {limits.physical_memory():,} bytes of memory")
 
 
+def _evaluate(model: nn.Module, header: dict, x: torch.Tensor, gradient: bool, clip: bool, units: Sequence[float] | None) -> np.ndarray:
+    """The network at coordinates `x` (n, axes): values (n, channels) mapped by the header's `values`, or with
+    gradient=True |d output / d u| (n, 1) over u = coordinate / coords.scale, each axis' derivative times `units`."""
+    if gradient:
+        scales = header["coords"]["scale"]
+        factors = [float(s) * float(u) for s, u in zip(scales, [1.0] * len(scales) if units is None else units, strict=True)]
+        x.requires_grad_(True)
+        y = model(x).mean(dim=-1).sum()
+        (g,) = torch.autograd.grad(y, x)
+        chunk = (g * torch.tensor(factors, device=x.device)).norm(dim=-1, keepdim=True).detach().float().cpu().numpy()
+        limits.check_finite(chunk)
+        return chunk
+    with torch.no_grad():
+        chunk = model(x).float().cpu().numpy()
+    limits.check_finite(chunk)
+    if clip:
+        chunk = np.clip(chunk, -1.0, 1.0)
+    return chunk * np.asarray(header["values"]["scale"], dtype=np.float32) + np.asarray(header["values"]["offset"], dtype=np.float32)
+
+
 def iter_render(model: nn.Module, header: dict, shape: Sequence[int], start: int = 0, stop: int | None = None,
                 device: torch.device = torch.device("cpu"), gradient: bool = False,
                 clip: bool = True) -> Iterator[tuple[int, int, np.ndarray]]:
@@ -102,25 +122,28 @@ def iter_render(model: nn.Module, header: dict, shape: Sequence[int], start: int
     stop = total if stop is None else min(stop, total)
     scales = header["coords"]["scale"]
     where = placements(header)
-    sc = np.asarray(header["values"]["scale"], dtype=np.float32)
-    off = np.asarray(header["values"]["offset"], dtype=np.float32)
     model = model.to(device)
     for s, e in iter_chunks(stop - start, limits.render_rows(header["arch"])):
         x = grid_coords(shape, scales, start + s, start + e, device=device, placements=where)
-        if gradient:
-            x.requires_grad_(True)
-            y = model(x).mean(dim=-1).sum()
-            (g,) = torch.autograd.grad(y, x)
-            chunk = (g * torch.tensor(scales, device=device)).norm(dim=-1, keepdim=True).detach().float().cpu().numpy()
-            limits.check_finite(chunk)
-        else:
-            with torch.no_grad():
-                chunk = model(x).float().cpu().numpy()
-            limits.check_finite(chunk)
-            if clip:
-                chunk = np.clip(chunk, -1.0, 1.0)
-            chunk = chunk * sc + off
-        yield start + s, start + e, chunk
+        yield start + s, start + e, _evaluate(model, header, x, gradient, clip, None)
+
+
+def iter_render_rows(model: nn.Module, header: dict, rows: np.ndarray, width: int, device: torch.device = torch.device("cpu"),
+                     gradient: bool = False, units: Sequence[float] | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(s, e, samples) of an image network on len(rows) x `width` points (C order), in bounded chunks.
+
+    rows: float64, each output row's y before coords.scale (any position, not only the pixel-centre grid: a band
+    of a 1.7 file renders the rows of the whole image that fall in it); columns sit at pixel centres of `width`.
+    Samples as iter_render's; `units` multiplies each axis' derivative (a band's y is on its own scale).
+    """
+    sy, sx = (float(v) for v in header["coords"]["scale"])
+    ys = torch.from_numpy(np.asarray(rows, dtype=np.float64)) * sy
+    xs = axis_positions(width, sx, torch.float64)
+    model = model.to(device)
+    for s, e in iter_chunks(len(ys) * width, limits.render_rows(header["arch"])):
+        idx = torch.arange(s, e, dtype=torch.int64)
+        x = torch.stack([ys[idx // width], xs[idx % width]], dim=-1).float().to(device)
+        yield s, e, _evaluate(model, header, x, gradient, True, units)
 
 
 def render(model: nn.Module, header: dict, shape: Sequence[int], convert: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -146,6 +169,8 @@ def decode_samples(checked: limits.CheckedFile, shape: Sequence[int] | None = No
     """Float samples of a checked file on `shape` (default: native), (*shape, channels); for measuring encodes."""
     from ..nn.device import pick_device
 
+    if checked.segments:
+        raise SpdrError("decode_samples renders one network; a segmented file (or an image's bands) holds one a segment")
     grid = native_shape(checked.header) if shape is None else tuple(shape)
     model = load_model(checked.header, checked.tensors)
     return render(model, checked.header, grid, device=pick_device(device), clip=clip)

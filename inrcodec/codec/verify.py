@@ -44,7 +44,7 @@ def verify_bytes(data: bytes) -> dict:
     checked = limits.read_checked(data)
     from .runtime import check_output_size, load_model, native_shape, render  # torch only for files that pass
 
-    networks = checked.segments or (checked,)  # format 1.4: every segment's network, probed alike
+    networks = checked.segments or (checked,)  # format 1.4 (1.7: an image's bands): every segment's network, probed alike
     params = 0
     for net in networks:
         params += limits.check_header(net.header)
@@ -64,7 +64,8 @@ def verify_bytes(data: bytes) -> dict:
         "modality": header["modality"],
         "signal": _describe(checked.header),
         "network": f"{arch['activation']} width {arch['width']} depth {arch['depth']}"
-                   + (f" (first of {len(networks)} segments)" if checked.segments else ""),
+                   + (f" (first of {len(networks)} {'bands' if header['modality'] == 'image' else 'segments'})"
+                      if checked.segments else ""),
         "params": params,
         "bits": sorted({t["bits"] for net in networks for t in net.header["quant"]["tensors"].values()}),
         "native": list(native),
