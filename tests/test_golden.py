@@ -1,4 +1,4 @@
-"""Byte-exact golden files for .spdr 1.0 to 1.6: the writer must reproduce them and the reader must read them.
+"""Byte-exact golden files for .spdr 1.0 to 1.7: the writer must reproduce them and the reader must read them.
 
 Set SPDR_REGENERATE_GOLDEN=1 to rewrite tests/data/golden_v1*.spdr after an intended
 format change.
@@ -245,3 +245,72 @@ def test_golden_v1_6_marked_as_an_older_minor_is_refused():
     data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
     with pytest.raises(HeaderInvalid, match="needs format 1.6"):
         unpack(bytes(data))
+
+
+# --- format 1.7: an image as horizontal bands ---------------------------------------------------------------
+
+def test_writer_reproduces_golden_v1_7_bytes():
+    """The band table over three image files, written by pack_segmented, equals the committed golden file."""
+    from inrcodec.format.container import pack_segmented
+
+    data = pack_segmented(*make_golden.build_golden_v1_7())
+    if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
+        make_golden.GOLDEN_V1_7_PATH.write_bytes(data)
+        pytest.skip(f"regenerated {make_golden.GOLDEN_V1_7_PATH}")
+    assert data == make_golden.GOLDEN_V1_7_PATH.read_bytes(), "rerun with SPDR_REGENERATE_GOLDEN=1 if the change is intended"
+
+
+def test_golden_v1_7_reads_back_as_its_bands_and_decodes_to_their_pixels_stacked():
+    import hashlib
+
+    from inrcodec import decode, info
+    from inrcodec.format.container import unpack_segmented
+    from inrcodec.format.limits import read_checked
+
+    data = make_golden.GOLDEN_V1_7_PATH.read_bytes()
+    assert data[:13] == b"\x89SPDR\r\n\x1a\n\x01\x07\x00\x00"
+    header, parts = make_golden.build_golden_v1_7()
+    assert unpack_segmented(data) == (header, parts)
+    checked = read_checked(data)
+    assert checked.version == "1.7" and checked.starts == (0, 2, 5)
+    assert [band.header for band in checked.segments] == [h for h, _ in make_golden.build_golden_v1_7_bands()]
+    facts = info(data)
+    assert facts["version"] == "1.7" and len(facts["segment_headers"]) == 3 and facts["bpp"] == 8 * len(data) / 28
+    pixels = decode(data)
+    assert pixels.dtype == np.uint8 and pixels.shape == (7, 4, 3)
+    assert hashlib.sha256(pixels.tobytes()).hexdigest() == make_golden.V1_7_PIXELS_SHA256
+    assert pixels[0].tolist() == make_golden.V1_7_FIRST_ROW
+    stacked = np.concatenate([decode(part) for part in parts])  # each band decoded alone, as an ordinary image file
+    np.testing.assert_array_equal(pixels, stacked)
+
+
+def test_golden_v1_7_at_twice_the_size_asks_each_pixel_of_the_band_holding_its_centre():
+    """docs/format.md 14.4: at scale 2 output rows 2 start_k .. 2 (start_k + rows_k) - 1 fall in band k, each at the
+    position the band's own scale-2 render samples, so the banded render is the bands' own renders stacked."""
+    import hashlib
+
+    from inrcodec import decode
+
+    data = make_golden.GOLDEN_V1_7_PATH.read_bytes()
+    x2 = decode(data, scale=2, resample="network")
+    assert x2.shape == (14, 8, 3)
+    assert hashlib.sha256(np.ascontiguousarray(x2).tobytes()).hexdigest() == make_golden.V1_7_X2_SHA256
+    own = np.concatenate([decode(part, scale=2, resample="network") for part in make_golden.build_golden_v1_7()[1]])
+    np.testing.assert_array_equal(x2, own)
+    classic = decode(data, scale=2)  # the default: Lanczos of the assembled native image
+    assert classic.shape == (14, 8, 3) and not np.array_equal(classic, x2)
+
+
+def test_golden_v1_7_marked_as_an_older_minor_is_refused():
+    import struct
+    import zlib
+
+    from inrcodec.errors import HeaderInvalid
+    from inrcodec.format.container import unpack_segmented
+
+    for minor in (4, 6):
+        data = bytearray(make_golden.GOLDEN_V1_7_PATH.read_bytes())
+        data[10] = minor
+        data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+        with pytest.raises(HeaderInvalid, match="on an image needs format 1.7"):
+            unpack_segmented(bytes(data))

@@ -2,7 +2,8 @@
 tests/data/golden_v1_1.spdr (format 1.1: latent grid, compressed header, range-coded payload),
 tests/data/golden_v1_2.spdr (format 1.2: timestamps), tests/data/golden_v1_3.spdr (format 1.3: latents
 coded under the file's own integer entropy model), tests/data/golden_v1_4.spdr (format 1.4: segments) and
-tests/data/golden_v1_5.spdr (format 1.5: a latent grid on audio).
+tests/data/golden_v1_5.spdr (format 1.5: a latent grid on audio), tests/data/golden_v1_6.spdr (format 1.6: a latent grid
+on video) and tests/data/golden_v1_7.spdr (format 1.7: an image as horizontal bands).
 
 Run `python tests/data/make_golden.py` (or `SPDR_REGENERATE_GOLDEN=1 pytest tests/test_golden.py`).
 Everything here is fixed, so the output only changes if the format or its libraries change.
@@ -355,12 +356,67 @@ def golden_v1_6_bytes() -> bytes:
     return pack(*build_golden_v1_6())
 
 
+# Format 1.7: a 7 x 4 RGB image as three horizontal bands of 2, 3 and 2 rows (docs/format.md section 14), each an
+# ordinary 1.0 file: a SPDER 2 -> 4 -> 4 -> 3 (the 1.0 golden's first two layers and a three-channel last layer), the
+# bands differing in their last biases and their y coordinate scales. Every integer is listed here.
+GOLDEN_V1_7_PATH = Path(__file__).with_name("golden_v1_7.spdr")
+V1_7_ROWS = (2, 3, 2)
+_V1_7_BANDS = [([40, -30, 0], 1.0), ([-20, 60, 10], 0.5), ([0, 0, -70], 2.0)]  # per band: net.2.bias integers, coords.scale y
+_V1_7_LAYERS: Layers = {
+    **{name: (shape, 8, values, _SCALES[name]) for name, (shape, values) in _LAYERS.items() if not name.startswith("net.2")},
+    "net.2.weight": ([3, 4], 8, [100, -50, 25, -12, -127, 64, 33, 90, 7, 120, -80, -45], [0.0078125, 0.00390625, 0.0078125]),
+}
+# What inrcodec.decode(golden_v1_7.spdr) renders (uint8 (7, 4, 3)): the SHA-256 of that, of its 14 x 8 render with
+# scale=2 and resample="network", and its first row: tests/test_golden.py.
+V1_7_PIXELS_SHA256 = "241b6cfe8e07d53bae771bce35b9ac89392636b614964619777b90913f77449b"
+V1_7_X2_SHA256 = "b50d446be488aa7a4fbd79eca90284381bc61da9ffb56d0261b155a1371c9a0a"
+V1_7_FIRST_ROW = [[75, 182, 255], [158, 233, 9], [122, 213, 121], [55, 121, 255]]
+
+
+def build_golden_v1_7_bands() -> list[tuple[dict, dict[str, np.ndarray]]]:
+    """The (header, tensors) pair of each band of golden_v1_7.spdr, top to bottom."""
+    bands = []
+    for rows, (bias, y_scale) in zip(V1_7_ROWS, _V1_7_BANDS, strict=True):
+        layers = {**_V1_7_LAYERS, "net.2.bias": ([3], 8, bias, [0.0078125] * 3)}
+        header = {
+            "modality": "image",
+            "signal": {"height": rows, "width": 4, "channels": 3, "mode": "RGB", "bit_depth": 8},
+            "coords": {"convention": "pixel-centre", "axes": ["y", "x"], "scale": [y_scale, 1.0]},
+            "values": {"offset": [0.0, 0.0, 0.0], "scale": [1.0, 1.0, 1.0]},
+            "arch": {"activation": "spder", "damping": "sqrt", "in_features": 2, "out_features": 3, "width": 4, "depth": 1,
+                     "omega0": 1.0, "first_omega0": 3.0},
+            "quant": {"scheme": "per-channel-symmetric", "tensors": layer_specs(layers)},
+            "encoder": {"tool": "tests/data/make_golden.py", "steps": 0, "seed": 0},
+        }
+        bands.append((header, layer_tensors(layers)))
+    return bands
+
+
+def build_golden_v1_7() -> tuple[dict, list[bytes]]:
+    """Return the (band table header, band files) pair that golden_v1_7.spdr holds."""
+    from inrcodec.format.container import pack
+
+    parts = [pack(*band) for band in build_golden_v1_7_bands()]
+    header = {"modality": "image", "signal": {"height": sum(V1_7_ROWS), "width": 4, "channels": 3, "mode": "RGB", "bit_depth": 8},
+              "segments": [[rows, len(part)] for rows, part in zip(V1_7_ROWS, parts, strict=True)],
+              "encoder": {"tool": "tests/data/make_golden.py"}}
+    return header, parts
+
+
+def golden_v1_7_bytes() -> bytes:
+    """The 1.7 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack_segmented
+
+    return pack_segmented(*build_golden_v1_7())
+
+
 def main() -> None:
-    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_6.spdr."""
+    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_7.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
     for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes()),
                        (GOLDEN_V1_3_PATH, golden_v1_3_bytes()), (GOLDEN_V1_4_PATH, golden_v1_4_bytes()),
-                       (GOLDEN_V1_5_PATH, golden_v1_5_bytes()), (GOLDEN_V1_6_PATH, golden_v1_6_bytes())):
+                       (GOLDEN_V1_5_PATH, golden_v1_5_bytes()), (GOLDEN_V1_6_PATH, golden_v1_6_bytes()),
+                       (GOLDEN_V1_7_PATH, golden_v1_7_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
