@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
+import os
+from pathlib import Path
 
 import click
 
 from ..codec.presets import ARCHS, PRESETS, EncodeConfig
 from ..nn.device import DEVICES
+from .encodejob import encode_file, summary_lines
 from .options import check_output, echo_notices, handle_errors, out_path
 
 DEFAULTS = EncodeConfig()
@@ -18,8 +20,9 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 
 
 @click.command()
-@click.argument("image", metavar="FILE", type=click.Path(dir_okay=True, path_type=str))
-@click.option("-o", "--output", help="Output .spdr path (default: FILE with .spdr).")
+@click.argument("inputs", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--output", help="Output .spdr path (default: FILE with .spdr); with several FILEs, or ending in /, "
+                                       "a folder (made if missing) that gets one NAME.spdr per input.")
 @click.option("--start", type=click.FloatRange(min=0), help="Audio/video: start this many seconds in.")
 @click.option("--frames", type=click.IntRange(min=1), help="Video: encode this many frames.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Audio/video: encode this many seconds.")
@@ -52,61 +55,51 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
               help="Audio: seconds per segment, each fitted and decodable on its own (format 1.4); 0: one network over the clip.")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @click.option("--device", type=click.Choice(DEVICES), default=DEFAULTS.device, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 4096),
+              help="CPU threads for fitting (default: torch's; 1 a process under torchrun). A CPU fit's bytes depend on it.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
-def encode(image, output, start, frames, duration, partial, force, quiet, as_json, bits, **settings):
-    """Fit FILE (image, audio or video, told apart by content), quantize the network and write a .spdr file."""
-    from ..api import encode as api_encode
-    from ..media import load
-    from .av import describe_signal, encode_lines, encode_report
-    from .progress import ProgressReporter
+def encode(inputs, output, start, frames, duration, partial, force, quiet, as_json, bits, threads, **settings):
+    """Fit each FILE (image, audio or video, told apart by content), quantize the network and write a .spdr file.
 
+    Under torchrun (`torchrun --nproc-per-node N -m inrcodec encode ...`) the processes share the work: a long
+    clip's segments, or the FILEs of a batch; rank 0 writes a clip's one file."""
+    from ..api import join_ranks
+
+    world = join_ranks()
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     if settings["bpp"] is not None and (bits is not None or settings["width"] is not None):
         raise click.UsageError("--bpp chooses the network itself: use either --bpp or --width/--bits")
-    out = out_path(image, output, ".spdr")
-    check_output(out, force)
-    signal = load(image, start=start, frames=frames, duration=duration, partial=partial, lazy=True)
-    if not as_json:
-        click.echo(f"encoding {image} as {describe_signal(signal)}")
-    reporter = ProgressReporter(quiet=quiet or as_json)
-    try:
-        result = api_encode(signal, out, force=force, progress=reporter, bits=None if bits is None else int(bits),
-                            announce=None if as_json else click.echo, **settings)
-    finally:
-        reporter.close()
-    sig = result.header["signal"]
-    report = {
-        "output": str(out),
-        "modality": result.header["modality"],
-        "steps": result.steps,
-        "seconds": round(result.seconds, 3),
-        "params": result.params,
-        "bytes": result.bytes,
-        "bpp": 8 * result.bytes / (sig["height"] * sig["width"]) if result.header["modality"] == "image" else None,
-        "psnr_db": round(result.psnr_db, 3),
-        "float_psnr_db": round(result.float_psnr_db, 3),
-        "rho_ag": None if math.isnan(result.rho_ag) else round(result.rho_ag, 6),  # segmented files: not combined
-        "bits": result.resolved.bits,
-        "width": result.resolved.width,
-        "depth": result.resolved.depth,
-        "notices": result.notices,
-    }
-    if result.header["modality"] != "image":
-        report.update(encode_report(result))
+    job = dict(start=start, frames=frames, duration=duration, partial=partial, force=force,
+               bits=None if bits is None else int(bits), **settings)
+    if len(inputs) == 1 and not (output and _is_folder(output)):
+        out = out_path(inputs[0], output, ".spdr")
+        check_output(out, force)
+        _report(encode_file(inputs[0], out, job, quiet=quiet or as_json or not world.writes, chatty=not as_json and world.writes),
+                as_json, world.writes)
+        return
+    from .batch import encode_batch
+
+    encode_batch(inputs, output, job, quiet=quiet, as_json=as_json, world=world)
+
+
+def _is_folder(output: str) -> bool:
+    return output.endswith(("/", os.sep)) or Path(output).is_dir()
+
+
+def _report(done: tuple[dict, object], as_json: bool, writes: bool) -> None:
+    """What one encode prints: its notices (stderr), then one JSON object or the summary lines (rank 0 only)."""
+    report, result = done
+    if not writes:
+        return
     echo_notices(result.notices)  # on stderr with --json too: stdout stays one JSON object
     if as_json:
         click.echo(json.dumps(report))
         return
-    if result.header["modality"] != "image":
-        for line in encode_lines(result, out, report):
-            click.echo(line)
-        return
-    click.echo(f"wrote {out}: {result.header['modality']} {sig.get('width')}x{sig.get('height')}, "
-               f"{report['bytes']} bytes, {report['bpp']:.3f} bpp")
-    click.echo(f"  network {result.resolved.width}x{result.resolved.depth} ({report['params']} params, {report['bits']}-bit), "
-               f"{report['steps']} steps in {report['seconds']:.1f} s")
-    click.echo(f"  decoded PSNR {report['psnr_db']:.2f} dB (float {report['float_psnr_db']:.2f} dB), rho_AG {report['rho_ag']:.5f}")
-
-
+    for line in summary_lines(report, result):
+        click.echo(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal as signals
 import sys
 import traceback
@@ -43,6 +44,8 @@ def handle_errors(fn):
             click.echo("Error: terminated", err=True)
             sys.exit(143)
         except (SpdrError, ValueError, OSError, MemoryError) as e:
+            if _elsewhere(e):  # under torchrun: the rank whose error it is says it, the others exit quietly
+                sys.exit(1)
             if verbose:
                 traceback.print_exc()
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
@@ -51,6 +54,12 @@ def handle_errors(fn):
 
     wrapper = click.option("-v", "--verbose", is_flag=True, help="Show a traceback on errors.")(wrapper)
     return wrapper
+
+
+def _elsewhere(error: BaseException) -> bool:
+    """Whether `error` is another rank's failure (a RankFailed whose origin is not this process's RANK)."""
+    origin = getattr(error, "origin", None)
+    return origin is not None and str(origin) != os.environ.get("RANK", "0")
 
 
 def out_path(src: str, out: str | None, suffix: str) -> Path:

@@ -10,8 +10,9 @@ import time
 class ProgressReporter:
     """Callable with (phase, step, total, loss, seconds); shows step, PSNR and ETA."""
 
-    def __init__(self, quiet: bool = False, stream=None, line_every: float = 5.0):
+    def __init__(self, quiet: bool = False, stream=None, line_every: float = 5.0, prefix: str = ""):
         self.quiet = quiet
+        self.prefix = prefix  # before each phase's name: a batch's "[2/5] photo.png: "
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.line_every = line_every
@@ -24,6 +25,7 @@ class ProgressReporter:
             return
         from ..metrics import psnr_from_mse
 
+        phase = self.prefix + phase
         db = psnr_from_mse(loss)
         quality = f"PSNR {db:.2f} dB" if math.isfinite(db) else "PSNR not measured yet"  # minibatch fits score every few steps
         if self.tty:

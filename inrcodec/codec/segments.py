@@ -24,6 +24,7 @@ from ..media.audio import AudioSource
 from ..media.video import VideoSource
 from ..metrics import psnr_from_mse
 from ..signal import Signal
+from . import distributed
 from .encode import Progress, encode_signal
 from .presets import EncodeConfig
 from .result import EncodeResult
@@ -59,14 +60,20 @@ def _plan(source: AudioSource | VideoSource, seconds: float) -> tuple[int, float
     return -(-int(meta["frames"]) // per), float(per / Fraction(*meta["fps"])), per
 
 
-def _signals(source: AudioSource | VideoSource, cut: int | list[int]) -> Iterator[Signal]:
-    """The segments' Signals in order, each read (decoded) only when asked for."""
+def _signals(source: AudioSource | VideoSource, cut: int | list[int], wanted: range) -> Iterator[tuple[int, Signal]]:
+    """(index, Signal) of the segments in `wanted`, in order, each read (decoded) only when asked for. Audio reads
+    only those; video decodes the frames before them (a stream is read in order) but keeps none of them."""
     if isinstance(cut, int):
-        yield from source.chunks(cut)
+        for k, signal in enumerate(source.chunks(cut)):
+            if k in wanted:
+                yield k, signal
+            elif k >= wanted.stop:  # past this rank's block: the rank fitting the last segment checks the stream's end
+                break
         return
     first = 0
-    for n in cut:
-        yield source.signal(first, n)
+    for k, n in enumerate(cut):
+        if k in wanted:
+            yield k, source.signal(first, n)
         first += n
 
 
@@ -85,50 +92,73 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
     announce: called once, before any fitting, with a line saying how many segments and (under
     --time) how long. The result's PSNR (and audio's SNR) are over the whole clip, from each segment's
     error measured on its decoded bytes; rho_AG, a whole-spectrum measure, is not combined (nan)."""
+    world = distributed.current()
     expected, each, cut = _plan(source, seconds)
     about = "" if source.modality == "audio" else "about "
-    if announce is not None:
+    if announce is not None and world.writes:
         bound = f", at most {config.time_limit:.0f} s in all (--time)" if config.time_limit else ""
-        announce(f"{about}{expected} segments of about {each:.2f} s, fitted one after another{bound}")
-    encode = encoder or encode_signal
+        how = "fitted one after another" if world.alone else f"shared over {world.size} processes"
+        announce(f"{about}{expected} segments of about {each:.2f} s, {how}{bound}")
     start = _clock()
-    parts: list[bytes] = []
-    results: list[EncodeResult] = []
-    lengths: list[int] = []
-    err = energy = float_err = 0.0
-    values = 0
-    overruns: list[float] = []  # per segment: seconds beyond its budget (reading its samples, work after its fit)
-    mark = start
-    for k, signal in enumerate(_signals(source, cut)):
+    mine = distributed.share(expected, world)
+    fitted, error = distributed.run_share(lambda: fit_parts(_signals(source, cut, mine), len(mine), config, encoder or encode_signal,
+                                                            progress, f"segment {{}}/{about}{expected}"))
+    parts = distributed.merge_shares(distributed.gather(fitted, error, world))
+    return _join(source.modality, parts, config, seconds, _clock() - start)
+
+
+@dataclasses.dataclass
+class FittedPart:
+    """One segment's file and what the whole clip's figures need of it."""
+
+    length: int  # samples (audio), frames (video), rows (an image band)
+    energy: float  # sum of squared sample values
+    values: int
+    result: EncodeResult
+
+
+def fit_parts(signals: Iterator[tuple[int, Signal]], count: int, config: EncodeConfig, encode: Callable[..., EncodeResult],
+              progress: Progress | None, label: str) -> list[FittedPart]:
+    """Fit `count` parts one after another (this process's share), part k from seed config.seed + k.
+
+    Under --time, config.time_limit is shared out over the parts still to fit, less what each part is seen to
+    cost beyond its budget (reading its samples, packing and measuring after its fit). label: "... {} ...",
+    formatted with the part's number from 1, prefixes its progress phases."""
+    start = mark = _clock()
+    overruns: list[float] = []
+    out: list[FittedPart] = []
+    for done, (k, signal) in enumerate(signals):
         budget = None
         if config.time_limit is not None:
-            left = max(1, expected - k)
-            overrun = sum(overruns) / len(overruns) if overruns else 0.0  # what each segment is expected to cost beyond its budget
+            left = max(1, count - done)
+            overrun = sum(overruns) / len(overruns) if overruns else 0.0
             budget = max(0.05, (config.time_limit - (_clock() - start) - overrun * left) / left)
-        seg_config = dataclasses.replace(config, time_limit=budget, seed=config.seed + k)
-        label = f"segment {k + 1}/{about}{expected}"
-        report = None if progress is None else (lambda phase, s, n, loss, t, label=label: progress(f"{label} {phase}", s, n, loss, t))
-        result = encode(signal, seg_config, report)
+        part_config = dataclasses.replace(config, time_limit=budget, seed=config.seed + k)
+        name = label.format(k + 1)
+        report = None if progress is None else (lambda phase, s, n, loss, t, name=name: progress(f"{name} {phase}", s, n, loss, t))
+        result = encode(signal, part_config, report)
         if budget is not None:
             overruns.append(max(0.0, _clock() - mark - budget))
         mark = _clock()
-        length = signal.grid_shape[0]
-        energy += float(np.sum(np.square(signal.data, dtype=np.float64)))
-        values += signal.data.size
-        err += 4 * 10 ** (-result.psnr_db / 10) * length
-        float_err += 4 * 10 ** (-result.float_psnr_db / 10) * length
-        parts.append(result.data)
-        results.append(result)
-        lengths.append(length)
-    total = sum(lengths)
-    key = "samples" if source.modality == "audio" else "frames"
-    header = {"modality": source.modality, "signal": {**results[0].header["signal"], key: total},
-              "segments": [[n, len(p)] for n, p in zip(lengths, parts, strict=True)],
+        out.append(FittedPart(signal.grid_shape[0], float(np.sum(np.square(signal.data, dtype=np.float64))), signal.data.size, result))
+    return out
+
+
+def _join(modality: str, parts: list[FittedPart], config: EncodeConfig, seconds: float, elapsed: float) -> EncodeResult:
+    """The segments' files under one segment table, and the whole clip's figures from each segment's measured error."""
+    total = sum(p.length for p in parts)
+    results = [p.result for p in parts]
+    key = "samples" if modality == "audio" else "frames"
+    header = {"modality": modality, "signal": {**results[0].header["signal"], key: total},
+              "segments": [[p.length, len(p.result.data)] for p in parts],
               "encoder": {"tool": f"spdr {__version__}", "preset": config.preset, "seed": config.seed, "segment_seconds": seconds}}
-    data = container.pack_segmented(header, parts)
+    data = container.pack_segmented(header, [r.data for r in results])
+    err = sum(4 * 10 ** (-p.result.psnr_db / 10) * p.length for p in parts)
+    float_err = sum(4 * 10 ** (-p.result.float_psnr_db / 10) * p.length for p in parts)
+    energy, values = sum(p.energy for p in parts), sum(p.values for p in parts)
     notices = list(dict.fromkeys([n for r in results for n in r.notices]))
-    snr = None if source.modality != "audio" else (10 * math.log10((energy / values) / (err / total)) if err > 0 else math.inf)
-    frames = None if source.modality != "video" else [p for r in results for p in r.frame_psnr_db]
-    return EncodeResult(data, header, sum(r.steps for r in results), _clock() - start, sum(r.params for r in results),
+    snr = None if modality != "audio" else (10 * math.log10((energy / values) / (err / total)) if err > 0 else math.inf)
+    frames = None if modality != "video" else [f for r in results for f in r.frame_psnr_db]
+    return EncodeResult(data, header, sum(r.steps for r in results), elapsed, sum(r.params for r in results),
                         psnr_from_mse(float_err / total), psnr_from_mse(err / total), math.nan, results[0].resolved,
                         snr, frames, notices)
