@@ -17,6 +17,9 @@ Two registries make the corpus:
   framing is bad), "payload" (verify, decode: the compressed tensors are bad), "network" (verify, decode:
   well formed, but no decoder should build it), "output" (decode: the native render needs --force).
 
+Beside the registries, two sets of whole files: segmented_cases (format 1.4 segment tables over audio and video) and
+image_band_cases (format 1.7: an image's horizontal bands, including existing families' cases put in as one band).
+
 MANIFEST.json lists every file with its attack, base, expected error class (from inrcodec.errors) and
 stage. The script itself refuses to write a case that its expected error does not stop (see _check).
 """
@@ -1193,6 +1196,111 @@ def _video_segment_cases() -> Iterator[Case]:
         yield Case(label, _segmented(header, mixed), "PayloadError", "payload")
 
 
+# --- format 1.7: an image as horizontal bands under a segment table ------------------------------------------
+
+BAND_ROWS = [3, 2, 4]
+BAND_WIDTH = 5
+
+
+def _band_signal(rows: int, **signal) -> dict:
+    return {"height": rows, "width": BAND_WIDTH, "channels": 3, "mode": "RGB", "bit_depth": 8, **signal}
+
+
+def _band_file(rows: int, seed: int, **signal) -> bytes:
+    """A valid 1.0 RGB image file of `rows` rows (a SPDER 2 -> 6 -> 6 -> 3, seeded), or of another `signal`."""
+    sig = _band_signal(rows, **signal)
+    return pack(*_header("image", sig, _arch("spder", 2, sig["channels"], 6, 1), sig["channels"], [1.0, 1.0], seed))
+
+
+def _band_bases() -> list[Base]:
+    """The bands of the image-bands file: two plain 1.0 files around a 1.1 latent grid (compressed header, rc payload)."""
+    out = []
+    for k, rows in enumerate(BAND_ROWS):
+        header, tensors = (_grid(_band_signal(rows), 3, 2, 4, 0, 31) if k == 2 else
+                           _header("image", _band_signal(rows), _arch("spder", 2, 3, 6, 1), 3, [1.0, 1.0], 30 + k))
+        out.append(Base(f"band-{k}", header, tensors, pack(header, tensors)))
+    return out
+
+
+def _band_table(rows: list[int], parts: list[bytes], **signal) -> dict:
+    return {"modality": "image", "signal": _band_signal(sum(rows), **signal),
+            "segments": [[n, len(p)] for n, p in zip(rows, parts, strict=True)], "encoder": {"tool": "tests/data/make_attacks.py"}}
+
+
+def image_bands_base() -> tuple[dict, list[bytes], bytes]:
+    """A valid format 1.7 file (a 9 x 5 RGB image as bands of 3, 2 and 4 rows): its table header, band files and bytes."""
+    parts = [b.data for b in _band_bases()]
+    header = _band_table(BAND_ROWS, parts)
+    return header, parts, _segmented(header, parts, minor=7)
+
+
+# existing attack families whose cases, put in as band 1 under an honest table, must be refused as they are alone
+BAND_FAMILIES = ("zstd_frames", "safetensors_bodies", "tensor_contents", "network_mismatch", "header_json", "arch_fields",
+                 "quant_fields", "versions_and_flags", "lengths")
+
+
+def image_band_cases() -> Iterator[Case]:
+    """Hostile 1.7 files: framing, versions, tables that do not add up, bands that are not the band the table says,
+    nested tables, and bands that are hostile files themselves (CRCs valid unless the case is about them)."""
+    good, parts, data = image_bands_base()
+    for cut in (17, 40, len(data) - len(parts[-1]) - 4, len(data) - 1):
+        yield Case(f"truncated-at-{cut}", data[:cut], "TruncatedFile")
+    yield Case("trailing-byte", data + b"\0", "TrailingBytes")
+    yield Case("bad-crc", data[:-4] + bytes(b ^ 0xFF for b in data[-4:]), "ChecksumMismatch")
+    for minor in (0, 3, 4, 6):
+        yield Case(f"image-bands-in-a-1.{minor}-file", _segmented(good, parts, minor), "HeaderInvalid")
+    tables = {
+        "rows-short-of-the-height": {"signal": _band_signal(10)},
+        "rows-past-the-height": {"signal": _band_signal(8)},
+        "band-zero-rows": {"segments": [[0, len(parts[0])], [5, len(parts[1])], [4, len(parts[2])]]},
+        "band-rows-past-the-limit": {"segments": [[2**20 + 1, len(parts[0])]] + good["segments"][1:]},
+        "band-rows-negative": {"segments": [[-3, len(parts[0])], [14, len(parts[1])], [4, len(parts[2])]]},
+        "table-4097-bands": {"signal": _band_signal(4097), "segments": [[1, 26]] * 4097},
+        "table-empty": {"segments": []},
+        "band-not-a-pair": {"segments": [[3]] + good["segments"][1:]},
+        "band-rows-float": {"segments": [[3.0, len(parts[0])]] + good["segments"][1:]},
+        "signal-of-audio": {"signal": {"samples": 9, "channels": 3, "sample_rate": 8000, "subtype": "PCM_16"}},
+        "coords-beside-the-table": {"coords": {"convention": "pixel-centre", "axes": ["y", "x"], "scale": [1.0, 1.0]}},
+        "signal-mode-rgb-with-4-channels": {"signal": _band_signal(9, channels=4)},
+    }
+    for label, change in tables.items():
+        yield Case(label, _segmented({**good, **change}, parts, minor=7), "HeaderInvalid")
+    for label, delta in (("table-counts-a-byte-more", 1), ("table-counts-a-byte-less", -1)):
+        shifted = [[3, len(parts[0]) + delta], *good["segments"][1:]]
+        yield Case(label, _segmented({**good, "segments": shifted}, parts, minor=7), "PayloadError")
+    _, _, audio_table = segmented_base()
+    for label, bad, error in (
+            ("band-of-another-width", _band_file(2, 40, width=6), "PayloadError"),
+            ("band-of-one-channel", _band_file(2, 41, channels=1, mode="L"), "PayloadError"),
+            ("band-of-16-bits", _band_file(2, 42, bit_depth=16), "PayloadError"),
+            ("band-one-row-short", _band_file(1, 43), "PayloadError"),
+            ("band-one-row-long", _band_file(3, 44), "PayloadError"),
+            ("band-an-audio-file", _segment_files([2])[0], "PayloadError"),
+            ("band-a-video-file", _video_file(2, height=2, width=5), "PayloadError"),
+            ("band-itself-image-bands", data, "PayloadError-peek"),
+            ("band-a-segmented-audio-file", audio_table, "PayloadError-peek"),
+            ("band-bad-crc", parts[1][:-4] + bytes(b ^ 0xFF for b in parts[1][-4:]), "ChecksumMismatch"),
+            ("band-truncated", parts[1][:-9], "TruncatedFile"),
+            ("band-not-spdr", b"\x89PNG\r\n\x1a\n" + bytes(60), "BadSignature")):
+        mixed = [parts[0], bad, parts[2]]
+        stage = "payload" if error == "PayloadError" else "container"  # info peeks every band: framing and header
+        yield Case(label, _segmented(_band_table(BAND_ROWS, mixed), mixed, minor=7), error.removesuffix("-peek"), stage)
+    yield from _hostile_band_cases(parts)
+
+
+def _hostile_band_cases(parts: list[bytes]) -> Iterator[Case]:
+    """Band 1 (for the latent-grid families, band 2: the 1.1 grid) replaced by a case of an existing attack family on that band."""
+    bands = _band_bases()
+    families = [(1, globals()[name]) for name in BAND_FAMILIES] + [(2, rc_tensor_values), (2, compressed_headers), (2, grid_fields)]
+    for k, family in families:
+        for case in family(bands[k]):
+            if case.stage == "output" or len(case.data) < 26:  # the table cannot list a file under 26 bytes
+                continue
+            mixed = parts[:k] + [case.data] + parts[k + 1:]
+            yield Case(f"band-{k}-{family.__name__.replace('_', '-')}-{case.name}",
+                       _segmented(_band_table(BAND_ROWS, mixed), mixed, minor=7), case.error, case.stage)
+
+
 def container_ok(data: bytes) -> bool:
     """The reader accepts `data` (a base built here must be valid for its attacks to mean anything)."""
     from inrcodec.format import limits as safety
@@ -1247,12 +1355,14 @@ def generate() -> dict[str, tuple[bytes, dict]]:
                 out[fname] = (case.data, {"file": fname, "base": b.name, "modality": b.header["modality"], "attack": make.__name__,
                                           "case": case.name,
                                           "error": case.error, "stage": case.stage, "refused_by": list(STAGES[case.stage])})
-    for case in segmented_cases():
-        _check("audio-segmented", case)
-        fname = f"audio-segmented--{case.name}.spdr"
-        assert fname not in out, fname
-        out[fname] = (case.data, {"file": fname, "base": "audio-segmented", "modality": "audio", "attack": "segmented_cases",
-                                  "case": case.name, "error": case.error, "stage": case.stage, "refused_by": list(STAGES[case.stage])})
+    for base_name, modality, cases in (("audio-segmented", "audio", segmented_cases), ("image-bands", "image", image_band_cases)):
+        for case in cases():
+            _check(base_name, case)
+            fname = f"{base_name}--{case.name}.spdr"
+            assert fname not in out, fname
+            out[fname] = (case.data, {"file": fname, "base": base_name, "modality": modality, "attack": cases.__name__,
+                                      "case": case.name, "error": case.error, "stage": case.stage,
+                                      "refused_by": list(STAGES[case.stage])})
     return out
 
 
