@@ -4,7 +4,8 @@ The decode path here is inrcodec.codec.verify.verify_bytes: container parse and 
 limits, building the network and loading it strictly, and a probe evaluation. Mutations re-frame the
 file with a correct CRC (and zstd frame) where that lets them reach the deeper layers. The bases include
 the format 1.1 latent-grid files (compressed header, range-coded payload); mutations of those keep their
-format (compressed header, their minor, their payload coding) so that they reach the range decoder.
+format (compressed header, their minor, their payload coding) so that they reach the range decoder. The segment
+tables (format 1.4 over audio, 1.7 over an image's bands) are mutated in their table and in one segment at a time.
 
 Every outcome is checked: a refusal is a one-line FormatError, a mutation that leaves the CRC stale is
 always refused, and no mutated file costs more than MAX_CPU_SECONDS of CPU to decode or refuse.
@@ -266,3 +267,48 @@ def test_a_segment_mutated_under_an_honest_table(which, patch, pos, cut, fix_inn
     if len(part) < 26:
         return  # the table cannot describe it (HeaderInvalid): test_segment_table_mutations covers short counts
     decode_path(GEN._segmented(header, parts), must_refuse=not fix_inner_crc and bytes(part) != SEGMENTS[which])
+
+
+# --- format 1.7: an image as horizontal bands ------------------------------------------------------------------
+
+BANDS_HEADER, BANDS, BANDED = GEN.image_bands_base()
+
+
+def test_the_image_bands_base_passes_the_decode_path():
+    assert not decode_path(BANDED)
+    assert verify_bytes(BANDED)["version"] == "1.7"
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255)),
+                min_size=1, max_size=4), st.booleans())
+def test_image_bands_byte_mutations(ops, fix_crc):
+    data, fix = mutate(BANDED, ops, fix_crc)
+    decode_path(data, must_refuse=not fix and data != BANDED)
+
+
+@FUZZ
+@given(st.data())
+def test_band_table_mutations_behind_a_valid_crc(data):
+    """The band table's rows, byte counts, signal and keys mutated (NaN, infinity too), the bands unchanged."""
+    raw = json.dumps(mutated_json(BANDS_HEADER, data), sort_keys=True, separators=(",", ":")).encode()
+    decode_path(GEN.assemble(compact.compress_header(raw), b"".join(BANDS), minor=7))
+
+
+@FUZZ
+@given(st.integers(0, len(BANDS) - 1), st.binary(min_size=1, max_size=32), st.integers(0, 10**4), st.integers(0, 64),
+       st.booleans())
+def test_a_band_mutated_under_an_honest_table(which, patch, pos, cut, fix_inner_crc):
+    """One band's bytes patched (its own CRC fixed or not), the table's byte count and the outer CRC correct."""
+    part = bytearray(BANDS[which])
+    i = pos % len(part)
+    part[i:i + cut] = patch
+    if fix_inner_crc and len(part) >= 4:
+        part[-4:] = struct.pack("<I", zlib.crc32(bytes(part[:-4])))
+    if len(part) < 26:
+        return  # the table cannot describe it (HeaderInvalid): the table mutations cover short counts
+    parts = list(BANDS)
+    parts[which] = bytes(part)
+    header = copy.deepcopy(BANDS_HEADER)
+    header["segments"][which][1] = len(part)
+    decode_path(GEN._segmented(header, parts, minor=7), must_refuse=not fix_inner_crc and bytes(part) != BANDS[which])
