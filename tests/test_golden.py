@@ -42,6 +42,14 @@ def test_writer_reproduces_golden_bytes(build, path):
         "with SPDR_REGENERATE_GOLDEN=1 and bump the format version if old files read differently")
 
 
+def assert_samples(got: np.ndarray, pinned: np.ndarray) -> None:
+    """Float audio samples against their pinned values, to within one 16-bit PCM step (2^-15): torch's sin and the
+    matrix products take other vectorised code paths on other CPUs, and omega0 = 30 magnifies their last-bit
+    differences (pinned on Intel; on AMD EPYC one sample of golden 1.2 is 1.4e-5 off). The integers a file stores,
+    and every pixel (rounded to 8 bits), are pinned exactly."""
+    np.testing.assert_allclose(got, pinned, rtol=0, atol=2.0**-15)
+
+
 def read_back(build: str, path: str, minor: int) -> tuple[bytes, dict, dict, dict, dict]:
     """(file bytes, peek info, the built tensors, the header and tensors read back) of a golden file, after
     checking its signature and version and that the reader returns exactly what the builder made."""
@@ -89,12 +97,12 @@ def test_golden_v1_2_decodes_to_its_samples_and_keeps_them_at_twice_the_rate():
 
     data = make_golden.GOLDEN_V1_2_PATH.read_bytes()
     assert info(data)["version"] == "1.2" and info(data)["header"]["coords"]["convention"] == "timestamp"
-    np.testing.assert_array_equal(decode(data)[:, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
+    assert_samples(decode(data)[:, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
     x2, rate = decode_audio(data, rate=16000, resample="network")  # the network itself at every output timestamp
     assert rate == 16000
     classic, _ = decode_audio(data, rate=16000)  # the default resamples the native samples: originals kept exactly
-    np.testing.assert_array_equal(classic[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
-    np.testing.assert_array_equal(x2[:, 0], np.array(make_golden.V1_2_SAMPLES_X2, dtype=np.float32))
+    assert_samples(classic[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
+    assert_samples(x2[:, 0], np.array(make_golden.V1_2_SAMPLES_X2, dtype=np.float32))
     np.testing.assert_array_equal(x2[::2, 0], np.array(make_golden.V1_2_SAMPLES, dtype=np.float32))
 
 
@@ -166,10 +174,10 @@ def test_golden_v1_4_reads_back_as_its_segments_and_decodes_to_their_samples():
     assert facts["version"] == "1.4" and len(facts["segment_headers"]) == 2
     assert facts["params"] == 2 * 33  # 1x4 + 4 + 4x4 + 4 + 4x1 + 1 weights a segment
     expected = np.array(make_golden.V1_2_SAMPLES + make_golden.V1_4_SECOND_SAMPLES, dtype=np.float32)
-    np.testing.assert_array_equal(decode(data)[:, 0], expected)
+    assert_samples(decode(data)[:, 0], expected)
     classic, rate = decode_audio(data, rate=16000)  # the joined native samples resampled as a whole
     assert rate == 16000 and classic.shape == (20, 1)
-    np.testing.assert_array_equal(classic[::2, 0], expected)
+    assert_samples(classic[::2, 0], expected)
 
 
 # --- format 1.5: a latent grid on audio's time axis ------------------------------------------------------
@@ -181,7 +189,7 @@ def test_golden_v1_5_reads_back_and_decodes_to_its_samples():
     assert header["arch"]["grid_height"] == 1 and header["quant"]["coding"] == "arm"
     samples = decode(data)
     assert samples.dtype == np.float32 and samples.shape == (12, 2)
-    np.testing.assert_array_equal(samples, np.array(make_golden.V1_5_SAMPLES, dtype=np.float32))
+    assert_samples(samples, np.array(make_golden.V1_5_SAMPLES, dtype=np.float32))
 
 
 def test_golden_v1_5_at_twice_the_rate_keeps_every_original_sample():
