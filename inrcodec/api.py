@@ -59,8 +59,10 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     them, and `notices`: one line for each place where the encoder did other than asked (a clamped
     width, minibatches, eager mode after a compile failure, an early stop, a budget not filled, the
     frames kept of a video that ends early). An audio or video file longer than `segment` seconds
-    (default 4; 0: never) is read and fitted segment by segment and written as format 1.4;
-    `announce(line)`, if given, hears how many segments before fitting starts.
+    (default 4; 0: never) is read and fitted segment by segment and written as format 1.4; a photo of more
+    than codec/bands.BAND_PIXELS pixels is fitted in bands of rows and written as format 1.7;
+    `announce(line)`, if given, hears how many segments or bands before fitting starts. Under torchrun
+    (after join_ranks()), segments and bands are shared over the ranks and only rank 0 writes `output`.
     """
     from .codec.presets import EncodeConfig
     from .signal import Signal
@@ -84,6 +86,16 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
                 from .rate.quality import encode_quality as encoder
             result = encode_segments(signal, config, progress, seconds, announce, encoder)  # its segments shared over ranks
             result.notices = [switched, *result.notices] if switched else result.notices
+            if output is not None and world.writes:
+                files.write_atomic(output, result.data, force=force)
+            return result
+    if isinstance(signal, Signal) and signal.modality == "image":
+        from .codec.bands import BAND_PIXELS, encode_bands, needs_bands
+
+        if needs_bands(signal):  # a photo larger than one band: bands of rows, each its own fit (format 1.7)
+            if config.bpp is not None:
+                raise ValueError(f"--bpp on a photo above {BAND_PIXELS:,} pixels (fitted in bands) is not supported: use --quality")
+            result = encode_bands(signal, config, _encode_one, progress, announce)  # its bands shared over ranks
             if output is not None and world.writes:
                 files.write_atomic(output, result.data, force=force)
             return result

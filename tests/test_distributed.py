@@ -117,3 +117,33 @@ def test_a_batch_is_shared_over_ranks_and_a_bad_input_is_reported(clip, tmp_path
     assert sorted(p.name for p in outdir.iterdir()) == ["photo0.spdr", "photo1.spdr", "photo2.spdr"]
     assert "encoded 3 of 4 inputs" in run.stdout and "over 2 processes" in run.stdout
     assert "broken.png" in run.stderr and "inrcodec/" not in run.stderr
+
+
+SMALL_BANDS = """
+import sys
+import inrcodec.codec.bands as bands
+from inrcodec.cli import main
+
+bands.BAND_PIXELS = 200  # the test photo (24 x 37) becomes 5 bands
+main(sys.argv[1:])
+"""
+
+
+def test_two_ranks_share_a_photos_bands_and_write_the_one_process_file(tmp_path):
+    from PIL import Image
+
+    from tests.conftest import smooth_pixels
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(smooth_pixels(37, 24, 3, seed=9).astype(np.uint8)).save(photo)
+    script = tmp_path / "small_bands.py"
+    script.write_text(SMALL_BANDS)
+    one, two = tmp_path / "one.spdr", tmp_path / "two.spdr"
+    args = ["encode", str(photo), "--steps", "10", "-q"]
+    alone = subprocess.run([sys.executable, str(script), *args, "--threads", "1", "-o", str(one)], capture_output=True, text=True,
+                           timeout=300, env=_env())
+    assert alone.returncode == 0, alone.stderr
+    run = _torchrun([str(script), *args, "-o", str(two)], tmp_path, module=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "5 bands of 7-8 rows" in run.stdout and "shared over 2 processes" in run.stdout
+    assert two.read_bytes() == one.read_bytes()

@@ -59,8 +59,12 @@ def summary_lines(report: dict, result) -> list[str]:
     if result.header["modality"] != "image":
         return list(encode_lines(result, out, report))
     sig = result.header["signal"]
+    bands = result.header.get("segments")
+    network = (f"  {len(bands)} bands, networks of {result.resolved.width}x{result.resolved.depth} (the first), "
+               f"{report['params']} params in all" if bands else
+               f"  network {result.resolved.width}x{result.resolved.depth} ({report['params']} params")
+    rho = "" if report["rho_ag"] is None else f", rho_AG {report['rho_ag']:.5f}"  # bands: a whole-spectrum measure, not combined
     return [f"wrote {out}: {result.header['modality']} {sig.get('width')}x{sig.get('height')}, "
             f"{report['bytes']} bytes, {report['bpp']:.3f} bpp",
-            f"  network {result.resolved.width}x{result.resolved.depth} ({report['params']} params, {report['bits']}-bit), "
-            f"{report['steps']} steps in {report['seconds']:.1f} s",
-            f"  decoded PSNR {report['psnr_db']:.2f} dB (float {report['float_psnr_db']:.2f} dB), rho_AG {report['rho_ag']:.5f}"]
+            f"{network}, {report['bits']}-bit{'' if bands else ')'}, {report['steps']} steps in {report['seconds']:.1f} s",
+            f"  decoded PSNR {report['psnr_db']:.2f} dB (float {report['float_psnr_db']:.2f} dB){rho}"]
