@@ -1,7 +1,7 @@
 """A 8000x6000 photo in bounded memory (format 1.7 bands): peak RSS of encode and decode, size back, seams.
 
 The photo is made from real ones: a mosaic of 500x500 crops of scikit-image's bundled colour photos
-(astronaut, chelsea, coffee, rocket, motorcycle-left, hubble), each crop resized from a random window so
+(astronaut, chelsea, coffee, rocket, hubble_deep_field, immunohistochemistry), each crop resized from a random window so
 that textures are at the scales a camera gives. It is encoded with the real `spdr encode --preset fast
 --time T` in a fresh process (tests/procstats.py: wall seconds, the child's peak RSS), decoded with
 `spdr decode`, and measured from the PNG the decoder writes: size, PSNR, and the error on the rows next to
@@ -28,7 +28,7 @@ from _provenance import ROOT, markdown_provenance, provenance  # noqa: E402
 from procstats import measured_spdr  # noqa: E402
 
 WIDTH, HEIGHT, TILE = 8000, 6000, 500
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "hubble_deep_field")
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry")
 SEAM_ROWS = 2
 MEMORY_BOUND_MIB = 8192
 
