@@ -24,7 +24,7 @@ from . import distributed
 from .encode import Progress
 from .presets import EncodeConfig
 from .result import EncodeResult
-from .segments import FittedPart, fit_parts, segment_lengths
+from .segments import FittedPart, fit_parts, mean_error, segment_lengths
 
 BAND_PIXELS = 1 << 20  # pixels a band at most: 1024x1024 took 1.9 GB peak on the CPU (fast preset)
 
@@ -79,9 +79,7 @@ def _join(signal: Signal, parts: list[FittedPart], config: EncodeConfig, pixels:
               "segments": [[p.length, len(p.result.data)] for p in parts],
               "encoder": {"tool": f"spdr {__version__}", "preset": config.preset, "seed": config.seed, "band_pixels": pixels}}
     data = container.pack_segmented(header, [r.data for r in results])
-    total = sum(p.length for p in parts)
-    err = sum(4 * 10 ** (-r.psnr_db / 10) * p.length for p, r in zip(parts, results, strict=True)) / total
-    float_err = sum(4 * 10 ** (-r.float_psnr_db / 10) * p.length for p, r in zip(parts, results, strict=True)) / total
+    err, float_err = mean_error(parts, "psnr_db"), mean_error(parts, "float_psnr_db")
     notices = list(dict.fromkeys([n for r in results for n in r.notices]))
     return dataclasses.replace(results[0], data=data, header=header, steps=sum(r.steps for r in results), seconds=elapsed,
                                params=sum(r.params for r in results), float_psnr_db=psnr_from_mse(float_err),

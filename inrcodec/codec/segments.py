@@ -144,6 +144,13 @@ def fit_parts(signals: Iterator[tuple[int, Signal]], count: int, config: EncodeC
     return out
 
 
+def mean_error(parts: list[FittedPart], psnr_field: str = "psnr_db") -> float:
+    """The whole signal's mean squared error (on [-1, 1]) from each part's PSNR, weighted by the part's length
+    (every part of a file has the same values per unit of length: channels, or a frame's or a row's pixels)."""
+    total = sum(p.length for p in parts)
+    return sum(4 * 10 ** (-getattr(p.result, psnr_field) / 10) * p.length for p in parts) / total
+
+
 def _join(modality: str, parts: list[FittedPart], config: EncodeConfig, seconds: float, elapsed: float) -> EncodeResult:
     """The segments' files under one segment table, and the whole clip's figures from each segment's measured error."""
     total = sum(p.length for p in parts)
@@ -153,8 +160,7 @@ def _join(modality: str, parts: list[FittedPart], config: EncodeConfig, seconds:
               "segments": [[p.length, len(p.result.data)] for p in parts],
               "encoder": {"tool": f"spdr {__version__}", "preset": config.preset, "seed": config.seed, "segment_seconds": seconds}}
     data = container.pack_segmented(header, [r.data for r in results])
-    err = sum(4 * 10 ** (-p.result.psnr_db / 10) * p.length for p in parts)
-    float_err = sum(4 * 10 ** (-p.result.float_psnr_db / 10) * p.length for p in parts)
+    err, float_err = mean_error(parts, "psnr_db") * total, mean_error(parts, "float_psnr_db") * total
     energy, values = sum(p.energy for p in parts), sum(p.values for p in parts)
     notices = list(dict.fromkeys([n for r in results for n in r.notices]))
     snr = None if modality != "audio" else (10 * math.log10((energy / values) / (err / total)) if err > 0 else math.inf)
