@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# The test process decodes as the spdr program does: MKL in strict (thread-count independent) mode, set before
+# torch's first BLAS call. Without it, a CLI test run in-process sets it for the children spawned later but too
+# late for this process, and a decode here and one in a child differ in the last bits (seen on AMD EPYC).
+os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 import numpy as np
 import pytest
