@@ -272,6 +272,7 @@ def test_a_segment_mutated_under_an_honest_table(which, patch, pos, cut, fix_inn
 # --- format 1.7: an image as horizontal bands ------------------------------------------------------------------
 
 BANDS_HEADER, BANDS, BANDED = GEN.image_bands_base()
+verify_bytes(BANDED)  # first-call costs of its bands' networks paid before any mutant is timed (as for BASES above)
 
 
 def test_the_image_bands_base_passes_the_decode_path():
