@@ -49,10 +49,18 @@ def encode_batch(inputs: tuple[str, ...], output: str | None, job: dict, quiet: 
     """Encode every input (this rank's block of them under torchrun); raise if any failed, after trying them all."""
     from ..codec import distributed
 
-    targets = batch_targets(inputs, output)
-    if output is not None:
-        Path(output).mkdir(parents=True, exist_ok=True)
-    _check_targets(targets, job["force"])
+    def prepare() -> list[Path]:
+        targets = batch_targets(inputs, output)
+        if output is not None:
+            Path(output).mkdir(parents=True, exist_ok=True)
+        _check_targets(targets, job["force"])
+        return targets
+
+    if world.alone:
+        targets = prepare()
+    else:  # every rank checks before any rank writes: a fast rank's new file is never taken for one that existed
+        targets, error = distributed.run_share(prepare)
+        distributed.gather(None, error, world)
     mine = distributed.share(len(inputs), world)
     chatty = not as_json and world.writes
     started = time.monotonic()
