@@ -65,7 +65,6 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     (after join_ranks()), segments and bands are shared over the ranks and only rank 0 writes `output`.
     """
     from .codec.presets import EncodeConfig
-    from .signal import Signal
 
     if output is not None and Path(output).exists() and not force:
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
@@ -76,7 +75,20 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     config = dataclasses.replace(config, device=distributed.rank_device(config.device, world))
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
     config, switched = _engine_for_time(config, signal)
-    if not isinstance(signal, Signal):  # an audio or video file, read segment by segment when it is long (format 1.4)
+    result = _encode_parts(signal, config, progress, announce, world)
+    result.notices = [switched, *result.notices] if switched else result.notices
+    if output is not None and world.writes:
+        files.write_atomic(output, result.data, force=force)
+    return result
+
+
+def _encode_parts(signal, config, progress, announce, world):
+    """The encoder for the input: a long clip's segments (format 1.4) or a large photo's bands (1.7), shared over the
+    ranks; else one network, fitted by rank 0 while the others wait for its result (or its error)."""
+    from .codec import distributed
+    from .signal import Signal
+
+    if not isinstance(signal, Signal):  # an audio or video file, read segment by segment when it is long
         from .codec.segments import encode_segments, needs_segments
 
         seconds = _segment_seconds(config, signal)
@@ -84,30 +96,18 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
             encoder = None
             if config.engine(signal.modality) == "grid":
                 from .rate.quality import encode_quality as encoder
-            result = encode_segments(signal, config, progress, seconds, announce, encoder)  # its segments shared over ranks
-            result.notices = [switched, *result.notices] if switched else result.notices
-            if output is not None and world.writes:
-                files.write_atomic(output, result.data, force=force)
-            return result
-    if isinstance(signal, Signal) and signal.modality == "image":
+            return encode_segments(signal, config, progress, seconds, announce, encoder)
+    elif signal.modality == "image":
         from .codec.bands import BAND_PIXELS, encode_bands, needs_bands
 
-        if needs_bands(signal):  # a photo larger than one band: bands of rows, each its own fit (format 1.7)
+        if needs_bands(signal):
             if config.bpp is not None:
                 raise ValueError(f"--bpp on a photo above {BAND_PIXELS:,} pixels (fitted in bands) is not supported: use --quality")
-            result = encode_bands(signal, config, _encode_one, progress, announce)  # its bands shared over ranks
-            if output is not None and world.writes:
-                files.write_atomic(output, result.data, force=force)
-            return result
-    if not world.alone:  # one network: rank 0 fits it, the others wait for its result (or its error)
-        value, error = distributed.run_share(lambda: _encode_one(signal, config, progress)) if world.writes else (None, None)
-        result = distributed.gather(value, error, world)[0]
-    else:
-        result = _encode_one(signal, config, progress)
-    result.notices = [switched, *result.notices] if switched else result.notices
-    if output is not None and world.writes:
-        files.write_atomic(output, result.data, force=force)
-    return result
+            return encode_bands(signal, config, _encode_one, progress, announce)
+    if world.alone:
+        return _encode_one(signal, config, progress)
+    value, error = distributed.run_share(lambda: _encode_one(signal, config, progress)) if world.writes else (None, None)
+    return distributed.gather(value, error, world)[0]
 
 
 def _encode_one(signal, config, progress):

@@ -19,6 +19,7 @@ import struct
 import zlib
 
 import numpy as np
+import pytest
 import safetensors.numpy
 from attackgen import attack_generator
 from hypothesis import HealthCheck, given, settings
@@ -230,53 +231,18 @@ def test_valid_bases_pass_the_decode_path():
         assert verify_bytes(pack(base.header, base.tensors))["bytes"] == len(base.data)
 
 
-# --- format 1.4: segmented files -------------------------------------------------------------------------
+# --- segment tables: format 1.4 over audio's time axis, format 1.7 over an image's horizontal bands ------------
 
 SEGMENTED_HEADER, SEGMENTS, SEGMENTED = GEN.segmented_base()
+BANDS_HEADER, BANDS, BANDED = GEN.image_bands_base()
+verify_bytes(BANDED)  # first-call costs of its bands' networks paid before any mutant is timed (as for BASES above)
+# name -> (table header, the parts' files, the whole file, its minor): every mutation below runs on each
+TABLES = {"segments": (SEGMENTED_HEADER, SEGMENTS, SEGMENTED, 4), "bands": (BANDS_HEADER, BANDS, BANDED, 7)}
+tables = pytest.mark.parametrize("table", list(TABLES))
 
 
 def test_the_segmented_base_passes_the_decode_path():
     assert not decode_path(SEGMENTED)
-
-
-@FUZZ
-@given(st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255)),
-                min_size=1, max_size=4), st.booleans())
-def test_segmented_byte_mutations(ops, fix_crc):
-    data, fix = mutate(SEGMENTED, ops, fix_crc)
-    decode_path(data, must_refuse=not fix and data != SEGMENTED)
-
-
-@FUZZ
-@given(st.data())
-def test_segment_table_mutations_behind_a_valid_crc(data):
-    raw = json.dumps(mutated_json(SEGMENTED_HEADER, data), sort_keys=True, separators=(",", ":")).encode()  # NaN, inf too
-    decode_path(GEN.assemble(compact.compress_header(raw), b"".join(SEGMENTS), minor=4))
-
-
-@FUZZ
-@given(st.integers(0, len(SEGMENTS) - 1), st.binary(min_size=1, max_size=32), st.integers(0, 10**4), st.integers(0, 64),
-       st.booleans())
-def test_a_segment_mutated_under_an_honest_table(which, patch, pos, cut, fix_inner_crc):
-    """One segment's bytes patched (its own CRC fixed or not), the table's byte count and the outer CRC correct."""
-    part = bytearray(SEGMENTS[which])
-    i = pos % len(part)
-    part[i:i + cut] = patch
-    if fix_inner_crc and len(part) >= 4:
-        part[-4:] = struct.pack("<I", zlib.crc32(bytes(part[:-4])))
-    parts = list(SEGMENTS)
-    parts[which] = bytes(part)
-    header = copy.deepcopy(SEGMENTED_HEADER)
-    header["segments"][which][1] = max(len(part), 26)
-    if len(part) < 26:
-        return  # the table cannot describe it (HeaderInvalid): test_segment_table_mutations covers short counts
-    decode_path(GEN._segmented(header, parts), must_refuse=not fix_inner_crc and bytes(part) != SEGMENTS[which])
-
-
-# --- format 1.7: an image as horizontal bands ------------------------------------------------------------------
-
-BANDS_HEADER, BANDS, BANDED = GEN.image_bands_base()
-verify_bytes(BANDED)  # first-call costs of its bands' networks paid before any mutant is timed (as for BASES above)
 
 
 def test_the_image_bands_base_passes_the_decode_path():
@@ -284,36 +250,43 @@ def test_the_image_bands_base_passes_the_decode_path():
     assert verify_bytes(BANDED)["version"] == "1.7"
 
 
+@tables
 @FUZZ
 @given(st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255)),
                 min_size=1, max_size=4), st.booleans())
-def test_image_bands_byte_mutations(ops, fix_crc):
-    data, fix = mutate(BANDED, ops, fix_crc)
-    decode_path(data, must_refuse=not fix and data != BANDED)
+def test_segment_table_byte_mutations(table, ops, fix_crc):
+    whole = TABLES[table][2]
+    data, fix = mutate(whole, ops, fix_crc)
+    decode_path(data, must_refuse=not fix and data != whole)
 
 
+@tables
 @FUZZ
 @given(st.data())
-def test_band_table_mutations_behind_a_valid_crc(data):
-    """The band table's rows, byte counts, signal and keys mutated (NaN, infinity too), the bands unchanged."""
-    raw = json.dumps(mutated_json(BANDS_HEADER, data), sort_keys=True, separators=(",", ":")).encode()
-    decode_path(GEN.assemble(compact.compress_header(raw), b"".join(BANDS), minor=7))
+def test_segment_table_mutations_behind_a_valid_crc(table, data):
+    """The table's lengths, byte counts, signal and keys mutated (NaN, infinity too), the parts unchanged."""
+    header, parts, _, minor = TABLES[table]
+    raw = json.dumps(mutated_json(header, data), sort_keys=True, separators=(",", ":")).encode()
+    decode_path(GEN.assemble(compact.compress_header(raw), b"".join(parts), minor=minor))
 
 
+@tables
 @FUZZ
-@given(st.integers(0, len(BANDS) - 1), st.binary(min_size=1, max_size=32), st.integers(0, 10**4), st.integers(0, 64),
-       st.booleans())
-def test_a_band_mutated_under_an_honest_table(which, patch, pos, cut, fix_inner_crc):
-    """One band's bytes patched (its own CRC fixed or not), the table's byte count and the outer CRC correct."""
-    part = bytearray(BANDS[which])
+@given(st.integers(0, 2), st.binary(min_size=1, max_size=32), st.integers(0, 10**4), st.integers(0, 64), st.booleans())
+def test_a_part_mutated_under_an_honest_table(table, which, patch, pos, cut, fix_inner_crc):
+    """One segment's or band's bytes patched (its own CRC fixed or not), the table's byte count and the outer CRC
+    correct."""
+    header, parts, _, minor = TABLES[table]
+    which %= len(parts)
+    part = bytearray(parts[which])
     i = pos % len(part)
     part[i:i + cut] = patch
     if fix_inner_crc and len(part) >= 4:
         part[-4:] = struct.pack("<I", zlib.crc32(bytes(part[:-4])))
     if len(part) < 26:
-        return  # the table cannot describe it (HeaderInvalid): the table mutations cover short counts
-    parts = list(BANDS)
-    parts[which] = bytes(part)
-    header = copy.deepcopy(BANDS_HEADER)
+        return  # the table cannot describe it (HeaderInvalid): test_segment_table_mutations covers short counts
+    mutated = list(parts)
+    mutated[which] = bytes(part)
+    header = copy.deepcopy(header)
     header["segments"][which][1] = len(part)
-    decode_path(GEN._segmented(header, parts, minor=7), must_refuse=not fix_inner_crc and bytes(part) != BANDS[which])
+    decode_path(GEN._segmented(header, mutated, minor=minor), must_refuse=not fix_inner_crc and bytes(part) != parts[which])

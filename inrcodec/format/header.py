@@ -301,7 +301,6 @@ SEGMENTED_REQUIRED = ("modality", "signal", "segments")
 # What a segment table cuts: audio samples and video frames (format 1.4), an image's rows (format 1.7, horizontal bands).
 # Readers of 1.4 to 1.6 knew only the time axes, so they refuse an image table (docs/format.md section 14.6).
 SEGMENTED_MODALITIES = ("image", "audio", "video")
-TIME_KEYS = {"audio": ("samples", MAX_SAMPLES), "video": ("frames", MAX_FRAMES)}
 # modality -> (the signal key a table entry's length counts, its largest value, the unit it is named by in messages)
 SEGMENT_KEYS = {"image": ("height", MAX_DIM, "rows"), "audio": ("samples", MAX_SAMPLES, "samples"),
                 "video": ("frames", MAX_FRAMES, "frames")}
