@@ -68,13 +68,13 @@ def encode(inputs, output, start, frames, duration, partial, force, quiet, as_js
     clip's segments, or the FILEs of a batch; rank 0 writes a clip's one file."""
     from ..api import join_ranks
 
-    world = join_ranks()
+    if settings["bpp"] is not None and (bits is not None or settings["width"] is not None):
+        raise click.UsageError("--bpp chooses the network itself: use either --bpp or --width/--bits")
+    world = join_ranks()  # under torchrun: join its process group (alone: nothing started, torch not imported)
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    if settings["bpp"] is not None and (bits is not None or settings["width"] is not None):
-        raise click.UsageError("--bpp chooses the network itself: use either --bpp or --width/--bits")
     job = dict(start=start, frames=frames, duration=duration, partial=partial, force=force,
                bits=None if bits is None else int(bits), **settings)
     if len(inputs) == 1 and not (output and _is_folder(output)):
