@@ -24,7 +24,7 @@ LAYERS = [
     ("inrcodec.rate",),
     ("inrcodec.api", "inrcodec.data"),
     ("inrcodec",),  # the package's __init__: the public API
-    ("inrcodec.bench",),
+    ("inrcodec.bench", "inrcodec.view"),
     ("inrcodec.cli",),
     ("inrcodec.__main__",),
 ]

@@ -1,6 +1,6 @@
 """The `spdr` command line: parse, call the API, print. No maths here.
 
-One module per command (encode, decode, info + verify, demo, bench); options.py holds what they share.
+One module per command (encode, decode, info + verify, view, demo, bench); options.py holds what they share.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .decode import decode
 from .demo import demo
 from .encode import encode
 from .info import info, verify
+from .view import view
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,5 +28,5 @@ def main() -> None:
     os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 
-for _command in (encode, decode, info, verify, demo, bench):
+for _command in (encode, decode, info, verify, view, demo, bench):
     main.add_command(_command)
