@@ -3,7 +3,7 @@
 // current view (view.js). Wheel or pinch zooms around the pointer, drag pans; while the pointer moves and a
 // full frame is slow, frames are drawn at a fraction of the resolution and the full one follows when it stops.
 
-import { BICUBIC_SHADER, VERTEX, WEIGHT_TEXELS_PER_ROW, networkShader } from "./shaders.js";
+import { BICUBIC_SHADER, INLINE_FLOATS, VERTEX, WEIGHT_TEXELS_PER_ROW, networkShader } from "./shaders.js";
 import * as V from "./view.js";
 
 const IDLE_MS = 180; // a full-resolution frame follows this long after the last input
@@ -88,7 +88,7 @@ function atlasLayout(levels, limit) {
 }
 
 class Renderer {
-  constructor(canvas, scene, blob, sampling) {
+  constructor(canvas, scene, blob, options) {
     const gl = canvas.getContext("webgl2", { antialias: false, alpha: true, premultipliedAlpha: false, preserveDrawingBuffer: true,
       depth: false, stencil: false });
     if (!gl) fail("this browser has no WebGL2: spdr view needs it to render the network on the GPU");
@@ -99,19 +99,25 @@ class Renderer {
     this.limit = gl.getParameter(gl.MAX_TEXTURE_SIZE);
     this.programs = new Map();
     this.hardware = false;
-    this.bands = scene.bands.map((band) => this.upload(band, blob, sampling));
+    this.inline = false;
+    this.bands = scene.bands.map((band) => this.upload(band, blob, options));
     this.bicubic = link(gl, BICUBIC_SHADER);
     this.native = null;
     this.reduced = null;
   }
 
-  upload(band, blob, sampling) {
+  // A band's textures now; its program on first draw (a photo of many bands compiles only what is seen).
+  // options.sampling "exact" turns the GPU's bilinear filter off; options.weights "texture" never inlines.
+  upload(band, blob, options) {
     const gl = this.gl;
     const packed = packWeights(band.net, blob);
     const input = packed.net.input;
-    const hardware = input.kind === "grid" && input.interp === 1 && this.linear && sampling !== "exact";
+    const hardware = input.kind === "grid" && input.interp === 1 && this.linear && options.sampling !== "exact";
+    const inline = packed.data.length <= INLINE_FLOATS && input.encoding !== "ffn" && options.weights !== "texture";
     this.hardware ||= hardware;
-    const out = { start: band.start, rows: band.rows, net: packed.net, hardware };
+    this.inline ||= inline;
+    const out = { start: band.start, rows: band.rows, net: packed.net, program: null,
+      source: () => networkShader(packed.net, this.scene.channels, { hardware, inline, data: packed.data }) };
     out.weights = floatTexture(gl, gl.RGBA32F, gl.RGBA, packed.width, packed.height, packed.data, gl.NEAREST);
     if (input.kind === "grid") {
       const layout = atlasLayout(input.levels, this.limit);
@@ -122,10 +128,16 @@ class Renderer {
       out.atlasSize = [layout.width, layout.height];
       out.levels = new Int32Array(input.levels.flatMap((l, i) => [...layout.places[i], l.w, l.h]));
     }
-    const source = networkShader(packed.net, this.scene.channels, hardware);
-    if (!this.programs.has(source)) this.programs.set(source, link(gl, source));
-    out.program = this.programs.get(source);
     return out;
+  }
+
+  program(band) {
+    if (!band.program) {
+      const source = band.source();
+      if (!this.programs.has(source)) this.programs.set(source, link(this.gl, source));
+      band.program = this.programs.get(source);
+    }
+    return band.program;
   }
 
   async loadNative() {
@@ -170,7 +182,7 @@ class Renderer {
       const [first, stop] = V.rowsIn(view, band.start, band.start + band.rows, height);
       if (first >= stop) continue;
       gl.scissor(0, height - stop, width, stop - first);
-      const { program, uniforms } = band.program;
+      const { program, uniforms } = this.program(band);
       const axes = V.bandAxes(view, this.scene, band.start, band.rows);
       gl.useProgram(program);
       gl.uniform2fv(uniforms.uOrigin, axes.origin);
@@ -389,8 +401,8 @@ async function load() {
   if (blob.length !== scene.floats) fail("the scene's numbers are incomplete");
   document.title = `${scene.name} · spdr view`;
   $("name").textContent = `${scene.name} · ${scene.width}×${scene.height} ${scene.mode} · spdr ${scene.version}, ${scene.file_bytes.toLocaleString()} bytes`;
-  const sampling = new URLSearchParams(location.search).get("sampling");
-  const viewer = new Viewer(new Renderer($("canvas"), scene, blob, sampling));
+  const query = new URLSearchParams(location.search);
+  const viewer = new Viewer(new Renderer($("canvas"), scene, blob, { sampling: query.get("sampling"), weights: query.get("weights") }));
   viewer.attach();
   viewer.request();
   return viewer;
@@ -400,7 +412,7 @@ async function load() {
 const ready = load();
 window.spdrViewer = {
   ready: ready.then((v) => ({ width: v.scene.width, height: v.scene.height, canvas: [v.canvas.width, v.canvas.height],
-    bands: v.scene.bands.length, hardware: v.r.hardware })),
+    bands: v.scene.bands.length, hardware: v.r.hardware, inline: v.r.inline })),
   setView: async (view) => { (await ready).setView(view); },
   view: async () => (await ready).view,
   render: async (compare = false) => { const v = await ready; await v.setCompare(compare); return v.r.frame(v.view, compare, 1); },
