@@ -13,13 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from browser import serving
 from click.testing import CliRunner
 
 from inrcodec import errors
@@ -28,7 +27,7 @@ from inrcodec.cli import main
 from inrcodec.codec.runtime import load_model
 from inrcodec.format.geometry import grid_level_shapes
 from inrcodec.view.scene import ViewError, build_scene, native_rgba
-from inrcodec.view.server import STATIC, ViewServer, static_file, viewer_routes
+from inrcodec.view.server import STATIC, static_file
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "attacks"
@@ -130,20 +129,6 @@ def test_every_hostile_file_is_refused_before_a_server_starts():
 
 
 # --- the server: its own page and this file's numbers, nothing else ---------------------------------------------------
-
-
-@contextmanager
-def serving(path: Path):
-    checked = read_spdr(path)
-    manifest, blob = build_scene(checked, path.name)
-    server = ViewServer(viewer_routes(manifest, blob, lambda: native_rgba(checked)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server, manifest, blob
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _get(server, path, method="GET", host=None):

@@ -263,7 +263,7 @@ class Viewer {
     this.canvas = renderer.canvas;
     this.compare = false;
     this.fullMs = 0;
-    this.lastInput = 0;
+    this.lastInput = -Infinity;
     this.pending = false;
     this.idleTimer = null;
     this.frames = 0;
@@ -416,7 +416,13 @@ window.spdrViewer = {
   setView: async (view) => { (await ready).setView(view); },
   view: async () => (await ready).view,
   render: async (compare = false) => { const v = await ready; await v.setCompare(compare); return v.r.frame(v.view, compare, 1); },
-  pixels: async () => base64((await ready).r.pixels()),
+  // a full frame and its pixels in one task, so no animation frame can come between them
+  snapshot: async (compare = false) => {
+    const v = await ready;
+    await v.setCompare(compare);
+    v.r.frame(v.view, compare, 1);
+    return base64(v.r.pixels());
+  },
   benchmarkPan: async (frames, dx) => (await ready).benchmarkPan(frames, dx),
   frames: async () => (await ready).frames,
 };
