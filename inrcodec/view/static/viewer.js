@@ -238,6 +238,11 @@ class Renderer {
     return fbo;
   }
 
+  renderer() {
+    const debug = this.gl.getExtension("WEBGL_debug_renderer_info");
+    return this.gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : this.gl.RENDERER);
+  }
+
   // The canvas's RGBA bytes, top row first.
   pixels() {
     const gl = this.gl, { width, height } = this.canvas;
@@ -267,6 +272,7 @@ class Viewer {
     this.pending = false;
     this.idleTimer = null;
     this.frames = 0;
+    this.lastScale = 1;
     this.resize();
     this.view = V.fitView(this.scene, this.canvas);
   }
@@ -300,6 +306,7 @@ class Viewer {
     const scale = moving && this.fullMs > BUDGET_MS ? Math.min(8, Math.ceil(Math.sqrt(this.fullMs / BUDGET_MS))) : 1;
     const ms = this.r.frame(this.view, this.compare, scale);
     this.frames += 1;
+    this.lastScale = scale;
     if (scale === 1) this.fullMs = ms;
     clearTimeout(this.idleTimer);
     if (scale !== 1) this.idleTimer = setTimeout(() => this.request(), IDLE_MS);
@@ -412,7 +419,7 @@ async function load() {
 const ready = load();
 window.spdrViewer = {
   ready: ready.then((v) => ({ width: v.scene.width, height: v.scene.height, canvas: [v.canvas.width, v.canvas.height],
-    bands: v.scene.bands.length, hardware: v.r.hardware, inline: v.r.inline })),
+    bands: v.scene.bands.length, hardware: v.r.hardware, inline: v.r.inline, renderer: v.r.renderer() })),
   setView: async (view) => { (await ready).setView(view); },
   view: async () => (await ready).view,
   render: async (compare = false) => { const v = await ready; await v.setCompare(compare); return v.r.frame(v.view, compare, 1); },
@@ -424,5 +431,5 @@ window.spdrViewer = {
     return base64(v.r.pixels());
   },
   benchmarkPan: async (frames, dx) => (await ready).benchmarkPan(frames, dx),
-  frames: async () => (await ready).frames,
+  stats: async () => { const v = await ready; return { frames: v.frames, scale: v.lastScale, fullMs: v.fullMs }; },
 };
