@@ -37,6 +37,15 @@ vec4 sine(vec4 z) {
   vec4 q = r * r;
   return r * (1.0 + q * (-1.0 / 6.0 + q * (1.0 / 120.0 + q * (-1.0 / 5040.0 + q * (1.0 / 362880.0 - q * (1.0 / 39916800.0))))));
 }
+// Keys' cubic convolution weights of the 4 taps around a point t in [0, 1) past the second: A = -0.75 is torch's
+// bicubic (the latents), A = -0.5 Pillow's BICUBIC (the comparison).
+vec4 cubic(float t, float A) {
+  float u = t + 1.0, v = 1.0 - t, w = 2.0 - t;
+  return vec4(((A * u - 5.0 * A) * u + 8.0 * A) * u - 4.0 * A,
+              ((A + 2.0) * t - (A + 3.0)) * t * t + 1.0,
+              ((A + 2.0) * v - (A + 3.0)) * v * v + 1.0,
+              ((A * w - 5.0 * A) * w + 8.0 * A) * w - 4.0 * A);
+}
 vec2 position() {
   vec2 pixel = vec2(gl_FragCoord.x - 0.5, uCanvasHeight - gl_FragCoord.y - 0.5);
   return uOrigin + uStep * pixel;
@@ -89,18 +98,10 @@ float hardware(ivec2 o, ivec2 s, vec2 g) {
   vec2 p = clamp(source(s, g), vec2(0.0), vec2(s - 1));
   return texture(uLatents, (vec2(o) + p + 0.5) / uAtlas).r;
 }
-vec4 cubic(float t) {
-  const float A = -0.75;
-  float u = t + 1.0, v = 1.0 - t, w = 2.0 - t;
-  return vec4(((A * u - 5.0 * A) * u + 8.0 * A) * u - 4.0 * A,
-              ((A + 2.0) * t - (A + 3.0)) * t * t + 1.0,
-              ((A + 2.0) * v - (A + 3.0)) * v * v + 1.0,
-              ((A * w - 5.0 * A) * w + 8.0 * A) * w - 4.0 * A);
-}
 float bicubic(ivec2 o, ivec2 s, vec2 g) {
   vec2 p = source(s, g);
   vec2 f = floor(p);
-  vec4 cx = cubic(p.x - f.x), cy = cubic(p.y - f.y);
+  vec4 cx = cubic(p.x - f.x, -0.75), cy = cubic(p.y - f.y, -0.75);
   ivec2 i = ivec2(f);
   float sum = 0.0;
   for (int r = 0; r < 4; r++) {
@@ -235,21 +236,13 @@ export function networkShader(net, channels, { hardware, inline, data }) {
 // as Pillow's BICUBIC), on the same screen mapping; positions here are in stored pixels, centres at i + 0.5.
 export const BICUBIC_SHADER = `${HEAD}
 uniform sampler2D uNative;
-vec4 keys(float t) {
-  const float A = -0.5;
-  float u = t + 1.0, v = 1.0 - t, w = 2.0 - t;
-  return vec4(((A * u - 5.0 * A) * u + 8.0 * A) * u - 4.0 * A,
-              ((A + 2.0) * t - (A + 3.0)) * t * t + 1.0,
-              ((A + 2.0) * v - (A + 3.0)) * v * v + 1.0,
-              ((A * w - 5.0 * A) * w + 8.0 * A) * w - 4.0 * A);
-}
 void main() {
   ivec2 size = textureSize(uNative, 0);
   vec2 q = position();
   if (q.x < 0.0 || q.y < 0.0 || q.x >= float(size.x) || q.y >= float(size.y)) discard;
   vec2 p = q - 0.5;
   vec2 f = floor(p);
-  vec4 cx = keys(p.x - f.x), cy = keys(p.y - f.y);
+  vec4 cx = cubic(p.x - f.x, -0.5), cy = cubic(p.y - f.y, -0.5);
   ivec2 i = ivec2(f);
   vec4 sum = vec4(0.0);
   for (int r = 0; r < 4; r++) {
