@@ -3,11 +3,20 @@
 A SPDER hidden layer computes z = omega0 * (W x + b) and outputs sin(z) * damping(z). Each
 function saves only z and recomputes in backward, so the gradient is finite at z = 0 for every
 damping (autograd's own sqrt|z| backward is 1/0 there) and backward keeps one tensor per layer.
+
+Inside `fused_activations()` (a long latent-grid fit, train/rdfit.py) the same formulas run as kernels
+compiled by torch.compile, one loop over the elements instead of five or six: the activation and its
+gradient were the largest share of a 768x512 training step (benchmarks/results/engine_speed.md).
+Decoding never fuses, so what a file renders does not depend on a compiler.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -76,8 +85,33 @@ _KERNELS = {
 }
 
 
-def _make_function(damping: str) -> type[torch.autograd.Function]:
+_FUSED: contextvars.ContextVar[bool] = contextvars.ContextVar("spdr_fused_activations", default=False)
+
+
+@contextlib.contextmanager
+def fused_activations(on: bool = True) -> Iterator[None]:
+    """Within this block (this thread or task only), damped_sine runs compiled, fused kernels."""
+    token = _FUSED.set(on)
+    try:
+        yield
+    finally:
+        _FUSED.reset(token)
+
+
+@functools.cache
+def _fused_kernels(damping: str):
     fwd, grad = _KERNELS[damping]
+    return torch.compile(fwd, dynamic=True), torch.compile(lambda z, g: g * grad(z), dynamic=True)
+
+
+def _make_function(damping: str, fused: bool = False) -> type[torch.autograd.Function]:
+    if fused:
+        fwd, scaled_grad = _fused_kernels(damping)
+    else:
+        fwd, grad = _KERNELS[damping]
+
+        def scaled_grad(z, g):
+            return g * grad(z)
 
     class DampedSine(torch.autograd.Function):
         @staticmethod
@@ -88,15 +122,22 @@ def _make_function(damping: str) -> type[torch.autograd.Function]:
         @staticmethod
         def backward(ctx, g):  # type: ignore[override]
             (z,) = ctx.saved_tensors
-            return g * grad(z)
+            return scaled_grad(z, g)
 
-    DampedSine.__name__ = f"DampedSine_{damping.replace('-', '_')}"
+    DampedSine.__name__ = f"DampedSine_{damping.replace('-', '_')}{'_fused' if fused else ''}"
     return DampedSine
 
 
 _FUNCTIONS = {name: _make_function(name) for name in _KERNELS}
 
 
+@functools.cache
+def _fused_function(damping: str) -> type[torch.autograd.Function]:
+    return _make_function(damping, fused=True)
+
+
 def damped_sine(z: torch.Tensor, damping: str = "sqrt") -> torch.Tensor:
     """sin(z) * damping(z) with a finite, recomputed gradient (damping 'none' is SIREN's sine)."""
+    if _FUSED.get() and z.requires_grad:
+        return _fused_function(damping).apply(z)
     return _FUNCTIONS[damping].apply(z)

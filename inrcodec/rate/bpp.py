@@ -131,6 +131,7 @@ def fit_to_budget(signal: Signal, config: EncodeConfig, progress: Progress | Non
                         lr_net=5e-3 if config.lr is None else config.lr * 5, lam=lam, target_bits=target,
                         time_limit=config.time_limit, seed=config.seed, net_quant=net_quant)
     result = fit_rd(model, coords, values, opts, report("fit"))
+    fit_notices = list(result.notices)  # every round's, once each
     steps = result.steps
     model = model.cpu()
     data = pack_model(signal, model, plan, steps, bpp)
@@ -146,6 +147,7 @@ def fit_to_budget(signal: Signal, config: EncodeConfig, progress: Progress | Non
                             noise_fraction=0.5, controller_start=0.0, controller_gain=0.01, warmup=0.2,
                             time_limit=_remaining(config, start), seed=config.seed + 1 + round_, net_quant=net_quant)
         result = fit_rd(model.to(device), coords, values, more, report("refine"))
+        fit_notices += result.notices
         steps += result.steps
         model = model.cpu()
         data = pack_model(signal, model, plan, steps, bpp)
@@ -170,6 +172,7 @@ def fit_to_budget(signal: Signal, config: EncodeConfig, progress: Progress | Non
                               noise_fraction=0.0, controller_start=0.0, warmup=0.2, time_limit=_remaining(config, start),
                               seed=config.seed + 10 + round_, net_quant=net_quant)
         result = fit_rd(model.to(device), coords, values, polish, report("polish"), keep=keep.to(device))
+        fit_notices += result.notices
         model = model.cpu()
         polished = pack_model(signal, model, plan, steps + result.steps, bpp)
         if _decoded_mse(polished, values) < _decoded_mse(trimmed, values):
@@ -179,7 +182,7 @@ def fit_to_budget(signal: Signal, config: EncodeConfig, progress: Progress | Non
             with torch.no_grad():
                 model.latents.mul_(keep)
             break
-    notices = []
+    notices = list(dict.fromkeys(fit_notices))
     if len(data) < LANDING * plan.budget:
         notices.append(f"--bpp {bpp:g}: the file is {len(data)} bytes, {100 * len(data) / plan.budget:.0f} % of the "
                        f"{plan.budget}-byte budget ({8 * len(data) / (height * width):.3f} bpp): the fit ran out of "

@@ -161,7 +161,7 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     data = pack_model(signal, model, plan, result.steps, None, values=value_header, quality=quality, seed=config.seed,
                       preset=config.preset)
     phase("pack")(1, 1, result.mse)
-    notices = []
+    notices = list(result.notices)
     if result.steps < plan.steps:
         notices.append(f"--time: stopped after {result.steps} of {plan.steps} steps")
     resolved = Resolved(plan.width, plan.depth, result.steps, 0.0, plan.net_bits, 0, 0.0)

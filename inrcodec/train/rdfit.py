@@ -13,7 +13,9 @@ samples drawn at random (an unbiased estimate of the mean), the rate on all late
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +23,17 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
+from ..nn.activations import damped_sine, fused_activations
 from ..nn.latentgrid import LatentGridSPDER
 from ..nn.quantize import qmax
 from .qat import quantized_synthesis
 from .schedule import cosine_factor
 
 T_START, T_END = 0.3, 0.1  # soft-rounding temperatures at the start and end of the noisy phase (C3)
+# fuse the activations once a fit evaluates this many activation elements (samples x width x layers x steps): a
+# 768x512 photo at the fast preset is 9.4e9; compiling costs seconds, so tiny fits (tests) stay eager
+FUSE_AFTER_ELEMENTS = 1e9
+FUSE_MIN_SECONDS = 30.0  # nor under a --time this short
 
 
 def soft_round(y: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -57,6 +64,7 @@ class RDFitOptions:
     # (weight bits, bias bits, per_row) of the stored synthesis: once the latents are rounded, the
     # network trains through the same rounding (quantization-aware), so storing it costs little
     net_quant: tuple[int, int, bool] | None = None
+    fused: bool | None = None  # activations as compiled kernels; None: should_fuse decides (env SPDR_COMPILE=0/1 overrides)
 
 
 @dataclass
@@ -66,6 +74,49 @@ class RDFitResult:
     mse: float
     latent_bits: float  # the entropy model's estimate for the rounded latents
     lam: float
+    notices: tuple[str, ...] = ()  # where the fit did other than planned (compiling failed), one line each
+
+
+def should_fuse(model: LatentGridSPDER, n: int, opts: RDFitOptions) -> bool:
+    """Fused activations pay off for long fits only: by the activation elements the fit will evaluate."""
+    env = os.environ.get("SPDR_COMPILE")
+    if env in ("0", "1"):
+        return env == "1"
+    if opts.fused is not None:
+        return opts.fused
+    if opts.time_limit is not None and opts.time_limit < FUSE_MIN_SECONDS:
+        return False
+    batch = n if opts.batch is None else min(n, opts.batch)
+    layers = sum(1 for m in model.net if hasattr(m, "damping"))
+    return batch * int(model.arch["width"]) * layers * opts.steps >= FUSE_AFTER_ELEMENTS
+
+
+def _compiles(model: LatentGridSPDER, device: torch.device, notices: list[str]) -> bool:
+    """Compile the fused activations of `model`'s dampings on a small tensor (forward and backward), before the fit;
+    False, with a notice, where torch.compile fails on this machine."""
+    try:
+        for damping in sorted({m.damping for m in model.net if hasattr(m, "damping")}):
+            z = torch.randn(17, 5, device=device, requires_grad=True)  # sizes above 1: shapes stay symbolic
+            with fused_activations():
+                damped_sine(z, damping).sum().backward()
+    except Exception as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        notices.append(f"torch.compile failed on this machine ({type(e).__name__}{': ' + why[:120] if why else ''}): "
+                       "fitting with eager activations (slower, same method)")
+        return False
+    return True
+
+
+def _forward_backward(model: LatentGridSPDER, at: torch.Tensor, target: torch.Tensor, yq: torch.Tensor, weight: float,
+                      quant: tuple[int, int, bool] | None, fused: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step's gradients of MSE + weight * bits (quant: train the synthesis through its stored rounding)."""
+    with fused_activations() if fused else contextlib.nullcontext():
+        pred = functional_call(model, quantized_synthesis(model, *quant), (at, yq)) if quant else model(at, yq)
+        mse = torch.mean((pred - target) ** 2)
+        bits = model.arm.bits(model.levels(yq))
+        model.zero_grad(set_to_none=True)
+        (mse + weight * bits).backward()
+    return mse, bits
 
 
 def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, opts: RDFitOptions,
@@ -86,6 +137,8 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
     last_mse = torch.full((), math.inf)  # kept on the device: read back only to report (no host sync a step)
     start = time.perf_counter()
     noise_steps = int(opts.noise_fraction * opts.steps)
+    notices: list[str] = []
+    fused = should_fuse(model, n, opts) and _compiles(model, coords.device, notices)
     step = 0
     for step in range(opts.steps):  # noqa: B007 - step is reported after the loop
         if opts.time_limit is not None and time.perf_counter() - start >= opts.time_limit:
@@ -107,15 +160,8 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
         if opts.batch is not None and opts.batch < n:
             pick = torch.randint(0, n, (opts.batch,), generator=gen, device=coords.device)
             at, target = coords[pick], values[pick]
-        if opts.net_quant is not None and step >= noise_steps:
-            pred = functional_call(model, quantized_synthesis(model, *opts.net_quant), (at, yq))
-        else:
-            pred = model(at, yq)
-        mse = torch.mean((pred - target) ** 2)
-        bits = model.arm.bits(model.levels(yq))
-        loss = mse + lam * bits / n
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        quant = opts.net_quant if opts.net_quant is not None and step >= noise_steps else None
+        mse, bits = _forward_backward(model, at, target, yq, lam / n, quant, fused)
         opt.step()
         last_mse = mse.detach()
         if opts.target_bits is not None and frac >= opts.controller_start:
@@ -129,4 +175,4 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
         if keep is not None:
             model.latents.mul_(keep)
         est = float(model.arm.bits(model.levels()))
-    return RDFitResult(step + 1, time.perf_counter() - start, float(last_mse), est, lam)
+    return RDFitResult(step + 1, time.perf_counter() - start, float(last_mse), est, lam, tuple(notices))
