@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -76,12 +77,21 @@ def main() -> None:
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--device", default="cpu", help="the encode's device (decoding is timed on the CPU, as the target says)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/engine_speed.md"))
+    ap.add_argument("--eager-too", action="store_true",
+                    help="also time the same encode with the activations unfused (SPDR_COMPILE=0), in this run")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="spdr-speed-") as tmp:
         folder = Path(tmp)
         src, spdr = folder / "photo.png", folder / "photo.spdr"
         Image.fromarray(photo_768x512(a.photo)).save(src)
         enc_wall, enc_rss, enc_out = timed("encode", str(src), "-o", str(spdr), "--preset", a.preset, "--device", a.device, "--json")
+        eager = None
+        if a.eager_too:  # the same encode with eager activations, for the ratio (same machine, same run)
+            os.environ["SPDR_COMPILE"] = "0"
+            try:
+                eager = timed("encode", str(src), "-o", str(folder / "eager.spdr"), "--preset", a.preset, "--device", a.device, "--json")
+            finally:
+                del os.environ["SPDR_COMPILE"]
         dec_wall, dec_rss, _ = timed("decode", str(spdr), "-o", str(folder / "out.png"))
         big_wall, big_rss, _ = timed("decode", str(spdr), "--size", "8192x8192", "-o", str(folder / "big.png"))
         net_wall, net_rss, _ = timed("decode", str(spdr), "--size", "8192x8192", "--resample", "network", "-o", str(folder / "bign.png"))
@@ -89,6 +99,8 @@ def main() -> None:
         size = spdr.stat().st_size
     goal = "<= 180 s" if (a.preset, a.device) == ("fast", "cpu") else "<= 60 s" if a.device == "cuda" else ""
     rows = [(f"spdr encode --preset {a.preset} --device {a.device}", enc_wall, enc_rss, goal),
+            *([(f"  the same, activations unfused (SPDR_COMPILE=0): {json.loads(eager[2])['psnr_db']:.2f} dB, "
+                f"{json.loads(eager[2])['bytes']} B", eager[0], eager[1], f"fused is {eager[0] / enc_wall:.2f}x faster")] if eager else []),
             ("spdr decode (native 768x512 PNG)", dec_wall, dec_rss, "<= 1 s"),
             ("  inrcodec.decode in a warm process", inside["decode_call_s"], None, ""),
             ("  of which entropy decoding + checks", inside["entropy_decode_s"], None, ""),
