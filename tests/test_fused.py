@@ -1,4 +1,4 @@
-"""Fused activations (nn/activations.fused_activations): the same values and gradients as the eager kernels,
+"""Fused activations (nn/activations.fused_kernels): the same values and gradients as the eager kernels,
 used only by long latent-grid fits, never by decoding, and a fit that still runs, with a notice, where compiling fails."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from inrcodec.nn import activations
-from inrcodec.nn.activations import damped_sine, fused_activations
+from inrcodec.nn.activations import damped_sine
 from inrcodec.nn.coords import grid_coords
+from inrcodec.nn.fused import fused_kernels
 from inrcodec.nn.latentgrid import LatentGridSPDER
 from inrcodec.train.rdfit import RDFitOptions, fit_rd, should_fuse
 
@@ -27,7 +28,7 @@ def test_fused_kernels_give_the_eager_values_and_gradients(damping):
     g = torch.randn_like(z)
     eager = damped_sine(eager_in, damping)
     eager.backward(g)
-    with fused_activations():
+    with fused_kernels():
         fused = damped_sine(fused_in, damping)
         fused.backward(g)
     assert fused.grad_fn._forward_cls is activations._fused_function(damping)
@@ -38,10 +39,10 @@ def test_fused_kernels_give_the_eager_values_and_gradients(damping):
 
 def test_without_gradients_the_eager_kernels_run_so_decoding_never_fuses():
     z = _z()
-    with fused_activations(), torch.no_grad():
+    with fused_kernels(), torch.no_grad():
         inside = damped_sine(z, "sqrt")
     assert torch.equal(inside, damped_sine(z, "sqrt"))
-    with fused_activations(False):
+    with fused_kernels(False):
         assert damped_sine(z.clone().requires_grad_(True), "sqrt").grad_fn._forward_cls is not activations._fused_function("sqrt")
 
 
@@ -92,3 +93,21 @@ def test_a_fit_whose_compile_fails_runs_eager_and_says_so(monkeypatch):
     assert result.steps == 30 and len(result.notices) == 1
     assert result.notices[0].startswith("torch.compile failed on this machine (RuntimeError: no C compiler here)")
     assert torch.equal(model.latents, torch.round(model.latents))
+
+
+def test_the_fused_rate_equals_the_entropy_models_own():
+    model = _model(h=20, w=24)
+    with torch.no_grad():
+        model.latents.copy_(torch.round(torch.randn(model.latents.shape) * 3))
+    eager = model.arm.bits(model.levels())
+    eager.backward()
+    want = [p.grad.clone() for p in model.arm.parameters()]
+    model.zero_grad(set_to_none=True)
+    with fused_kernels():
+        fused = model.arm.bits(model.levels())
+        fused.backward()
+    torch.testing.assert_close(fused, eager, rtol=1e-5, atol=1e-3)
+    for got, ref in zip((p.grad for p in model.arm.parameters()), want, strict=True):
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4)
+    with fused_kernels(), torch.no_grad():
+        assert torch.equal(model.arm.bits(model.levels()), eager.detach())  # no gradients: the eager path, bit for bit

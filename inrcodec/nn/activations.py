@@ -4,21 +4,19 @@ A SPDER hidden layer computes z = omega0 * (W x + b) and outputs sin(z) * dampin
 function saves only z and recomputes in backward, so the gradient is finite at z = 0 for every
 damping (autograd's own sqrt|z| backward is 1/0 there) and backward keeps one tensor per layer.
 
-Inside `fused_activations()` (a long latent-grid fit, train/rdfit.py) the same formulas run as kernels
+Inside `nn.fused.fused_kernels()` (a long latent-grid fit, train/rdfit.py) the same formulas run as kernels
 compiled by torch.compile, one loop over the elements instead of five or six: the activation and its
 gradient were the largest share of a 768x512 training step (benchmarks/results/engine_speed.md).
-Decoding never fuses, so what a file renders does not depend on a compiler.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import math
-from collections.abc import Iterator
 
 import torch
+
+from .fused import fusing
 
 LOG_EPS = 1e-3  # |z| is clamped here for log damping, so log|z| and its slope stay finite
 
@@ -85,19 +83,6 @@ _KERNELS = {
 }
 
 
-_FUSED: contextvars.ContextVar[bool] = contextvars.ContextVar("spdr_fused_activations", default=False)
-
-
-@contextlib.contextmanager
-def fused_activations(on: bool = True) -> Iterator[None]:
-    """Within this block (this thread or task only), damped_sine runs compiled, fused kernels."""
-    token = _FUSED.set(on)
-    try:
-        yield
-    finally:
-        _FUSED.reset(token)
-
-
 @functools.cache
 def _fused_kernels(damping: str):
     fwd, grad = _KERNELS[damping]
@@ -138,6 +123,6 @@ def _fused_function(damping: str) -> type[torch.autograd.Function]:
 
 def damped_sine(z: torch.Tensor, damping: str = "sqrt") -> torch.Tensor:
     """sin(z) * damping(z) with a finite, recomputed gradient (damping 'none' is SIREN's sine)."""
-    if _FUSED.get() and z.requires_grad:
+    if fusing() and z.requires_grad:
         return _fused_function(damping).apply(z)
     return _FUNCTIONS[damping].apply(z)

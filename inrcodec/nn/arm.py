@@ -13,6 +13,7 @@ so decoding a level takes two vectorised model evaluations instead of one per la
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..format.armmodel import ACT_BITS, CONTEXT, MAX_SHIFT, V_MAX, V_MIN, VIDEO_CONTEXT
+from .fused import fusing
 
 MIN_PROB = 2.0**-24  # constriction's precision: no symbol is coded with less
 
@@ -92,12 +94,7 @@ class Arm(nn.ModuleList):
         self.level = nn.Parameter(torch.zeros(levels))
 
     def forward(self, ctx: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
-        a = ctx
-        for layer in list(self)[:-1]:
-            a = torch.relu(layer(a))
-        out = self[-1](a)
-        v = (out[:, 1] + self.level[level]).clamp(V_MIN / 2**ACT_BITS, V_MAX / 2**ACT_BITS)
-        return out[:, 0], v
+        return _mean_and_v(self, ctx, self.level[level])
 
     def bits(self, levels: list[torch.Tensor], coded: list[bool] | None = None) -> torch.Tensor:
         """Estimated bits of the (integer-valued or soft-rounded) latent grids, finest first."""
@@ -105,9 +102,30 @@ class Arm(nn.ModuleList):
         for lv, (ctx, _) in enumerate(level_contexts(levels, self.context == VIDEO_CONTEXT)):
             if coded is not None and not coded[lv]:
                 continue
-            mean, v = self(ctx, lv)
-            total = total + laplace_bits(levels[lv].reshape(-1), mean, piecewise_scale(v)).sum()
+            rate = _fused_level_bits() if fusing() and torch.is_grad_enabled() else _level_bits
+            total = total + rate(self, ctx, levels[lv].reshape(-1), self.level[lv])
         return total
+
+
+def _mean_and_v(arm: Arm, ctx: torch.Tensor, level_bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    a = ctx
+    for layer in list(arm)[:-1]:
+        a = torch.relu(layer(a))
+    out = arm[-1](a)
+    return out[:, 0], (out[:, 1] + level_bias).clamp(V_MIN / 2**ACT_BITS, V_MAX / 2**ACT_BITS)
+
+
+def _level_bits(arm: Arm, ctx: torch.Tensor, y: torch.Tensor, level_bias: torch.Tensor) -> torch.Tensor:
+    """Bits of one level's latents y under the model's prediction from their contexts."""
+    mean, v = _mean_and_v(arm, ctx, level_bias)
+    return laplace_bits(y, mean, piecewise_scale(v)).sum()
+
+
+@functools.cache
+def _fused_level_bits():
+    """_level_bits compiled (nn/fused.py): the MLP's ReLUs and the Laplace rate's dozen elementwise steps fused.
+    The level's bias comes in as a tensor, so one compilation serves every level."""
+    return torch.compile(_level_bits, dynamic=True)
 
 
 def _shift_for(t: torch.Tensor, bits: int, cap: int) -> int:

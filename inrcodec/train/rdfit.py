@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
-from ..nn.activations import damped_sine, fused_activations
+from ..nn.activations import damped_sine
+from ..nn.fused import fused_kernels
 from ..nn.latentgrid import LatentGridSPDER
 from ..nn.quantize import qmax
 from .qat import quantized_synthesis
@@ -92,13 +93,15 @@ def should_fuse(model: LatentGridSPDER, n: int, opts: RDFitOptions) -> bool:
 
 
 def _compiles(model: LatentGridSPDER, device: torch.device, notices: list[str]) -> bool:
-    """Compile the fused activations of `model`'s dampings on a small tensor (forward and backward), before the fit;
-    False, with a notice, where torch.compile fails on this machine."""
+    """Compile the fused kernels before the fit: `model`'s activations on a small tensor, its entropy model's rate on
+    its latents (forward and backward each); False, with a notice, where torch.compile fails on this machine."""
     try:
-        for damping in sorted({m.damping for m in model.net if hasattr(m, "damping")}):
-            z = torch.randn(17, 5, device=device, requires_grad=True)  # sizes above 1: shapes stay symbolic
-            with fused_activations():
+        with fused_kernels():
+            for damping in sorted({m.damping for m in model.net if hasattr(m, "damping")}):
+                z = torch.randn(17, 5, device=device, requires_grad=True)  # sizes above 1: shapes stay symbolic
                 damped_sine(z, damping).sum().backward()
+            model.arm.bits(model.levels()).backward()  # the entropy model's rate, on the fit's own latents
+        model.zero_grad(set_to_none=True)
     except Exception as e:
         why = str(e).strip().splitlines()[0] if str(e).strip() else ""
         notices.append(f"torch.compile failed on this machine ({type(e).__name__}{': ' + why[:120] if why else ''}): "
@@ -110,7 +113,7 @@ def _compiles(model: LatentGridSPDER, device: torch.device, notices: list[str]) 
 def _forward_backward(model: LatentGridSPDER, at: torch.Tensor, target: torch.Tensor, yq: torch.Tensor, weight: float,
                       quant: tuple[int, int, bool] | None, fused: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """One step's gradients of MSE + weight * bits (quant: train the synthesis through its stored rounding)."""
-    with fused_activations() if fused else contextlib.nullcontext():
+    with fused_kernels() if fused else contextlib.nullcontext():
         pred = functional_call(model, quantized_synthesis(model, *quant), (at, yq)) if quant else model(at, yq)
         mse = torch.mean((pred - target) ** 2)
         bits = model.arm.bits(model.levels(yq))
