@@ -78,7 +78,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="the encode's device (decoding is timed on the CPU, as the target says)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/engine_speed.md"))
     ap.add_argument("--eager-too", action="store_true",
-                    help="also time the same encode with the activations unfused (SPDR_COMPILE=0), in this run")
+                    help="also time the same encode unfused (SPDR_COMPILE=0: eager activations and rate), in this run")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="spdr-speed-") as tmp:
         folder = Path(tmp)
@@ -99,7 +99,7 @@ def main() -> None:
         size = spdr.stat().st_size
     goal = "<= 180 s" if (a.preset, a.device) == ("fast", "cpu") else "<= 60 s" if a.device == "cuda" else ""
     rows = [(f"spdr encode --preset {a.preset} --device {a.device}", enc_wall, enc_rss, goal),
-            *([(f"  the same, activations unfused (SPDR_COMPILE=0): {json.loads(eager[2])['psnr_db']:.2f} dB, "
+            *([(f"  the same, unfused (SPDR_COMPILE=0): {json.loads(eager[2])['psnr_db']:.2f} dB, "
                 f"{json.loads(eager[2])['bytes']} B", eager[0], eager[1], f"fused is {eager[0] / enc_wall:.2f}x faster")] if eager else []),
             ("spdr decode (native 768x512 PNG)", dec_wall, dec_rss, "<= 1 s"),
             ("  inrcodec.decode in a warm process", inside["decode_call_s"], None, ""),
