@@ -24,11 +24,10 @@ def view(file, port, no_browser):
     import webbrowser
 
     from ..api import read_spdr
-    from ..view.scene import build_scene, check_viewable, native_rgba
+    from ..view.scene import build_scene, native_rgba
     from ..view.server import ViewServer, viewer_routes
 
     checked = read_spdr(file)  # every check spdr decode makes, before torch is imported or a port is opened
-    check_viewable(checked)
     manifest, blob = build_scene(checked, Path(file).name)
     server = ViewServer(viewer_routes(manifest, blob, lambda: native_rgba(checked)), port)
     click.echo(f"spdr view: {file} at {server.url} (Ctrl-C stops)", err=False)

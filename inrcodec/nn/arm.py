@@ -99,10 +99,10 @@ class Arm(nn.ModuleList):
     def bits(self, levels: list[torch.Tensor], coded: list[bool] | None = None) -> torch.Tensor:
         """Estimated bits of the (integer-valued or soft-rounded) latent grids, finest first."""
         total = levels[0].new_zeros(())
+        rate = _fused_level_bits() if fusing() and torch.is_grad_enabled() else _level_bits
         for lv, (ctx, _) in enumerate(level_contexts(levels, self.context == VIDEO_CONTEXT)):
             if coded is not None and not coded[lv]:
                 continue
-            rate = _fused_level_bits() if fusing() and torch.is_grad_enabled() else _level_bits
             total = total + rate(self, ctx, levels[lv].reshape(-1), self.level[lv])
         return total
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from torch import nn
 
 from ..errors import FitDivergedError
 from ..nn.coords import forward_chunks
+from .compiling import failure_notice, forced
 from .schedule import cosine_factor
 
 Precision = Literal["fp32", "tf32", "bf16"]
@@ -105,9 +105,8 @@ def full_loss(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, chun
 
 def should_compile(model: nn.Module, n: int, opts: FitOptions, device: torch.device) -> bool:
     """Compile when it pays: always on CUDA, on the CPU when the eager fit would be long."""
-    env = os.environ.get("SPDR_COMPILE")
-    if env in ("0", "1"):
-        return env == "1"
+    if forced() is not None:
+        return bool(forced())
     if opts.compile is not None:
         return opts.compile
     if device.type == "cuda":
@@ -231,9 +230,7 @@ def _fit(model: nn.Module, coords: torch.Tensor, values: torch.Tensor, opts: Fit
             if not compiled or step > 0:
                 raise
             compiled, forward = False, model  # compiling failed here: fall back to eager, and say so
-            why = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            notices.append(f"torch.compile failed on this machine ({type(e).__name__}{': ' + why[:120] if why else ''}): "
-                           f"fitting in eager mode (slower, same result)")
+            notices.append(failure_notice(e, "fitting in eager mode (slower, same result)"))
             ld = run_step(x, y, track=not minibatch)
         opt.step()
         step += 1

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,11 +26,12 @@ from ..nn.activations import damped_sine
 from ..nn.fused import fused_kernels
 from ..nn.latentgrid import LatentGridSPDER
 from ..nn.quantize import qmax
+from .compiling import failure_notice, forced
 from .qat import quantized_synthesis
 from .schedule import cosine_factor
 
 T_START, T_END = 0.3, 0.1  # soft-rounding temperatures at the start and end of the noisy phase (C3)
-# fuse the activations once a fit evaluates this many activation elements (samples x width x layers x steps): a
+# fuse the activations and the rate once a fit evaluates this many activation elements (samples x width x layers x steps): a
 # 768x512 photo at the fast preset is 9.4e9; compiling costs seconds, so tiny fits (tests) stay eager
 FUSE_AFTER_ELEMENTS = 1e9
 FUSE_MIN_SECONDS = 30.0  # nor under a --time this short
@@ -65,7 +65,7 @@ class RDFitOptions:
     # (weight bits, bias bits, per_row) of the stored synthesis: once the latents are rounded, the
     # network trains through the same rounding (quantization-aware), so storing it costs little
     net_quant: tuple[int, int, bool] | None = None
-    fused: bool | None = None  # activations as compiled kernels; None: should_fuse decides (env SPDR_COMPILE=0/1 overrides)
+    fused: bool | None = None  # activations and rate as compiled kernels (nn/fused.py); None: should_fuse (SPDR_COMPILE overrides)
 
 
 @dataclass
@@ -79,10 +79,9 @@ class RDFitResult:
 
 
 def should_fuse(model: LatentGridSPDER, n: int, opts: RDFitOptions) -> bool:
-    """Fused activations pay off for long fits only: by the activation elements the fit will evaluate."""
-    env = os.environ.get("SPDR_COMPILE")
-    if env in ("0", "1"):
-        return env == "1"
+    """Fused kernels pay off for long fits only: judged by the activation elements the fit will evaluate."""
+    if forced() is not None:
+        return bool(forced())
     if opts.fused is not None:
         return opts.fused
     if opts.time_limit is not None and opts.time_limit < FUSE_MIN_SECONDS:
@@ -103,9 +102,7 @@ def _compiles(model: LatentGridSPDER, device: torch.device, notices: list[str]) 
             model.arm.bits(model.levels()).backward()  # the entropy model's rate, on the fit's own latents
         model.zero_grad(set_to_none=True)
     except Exception as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        notices.append(f"torch.compile failed on this machine ({type(e).__name__}{': ' + why[:120] if why else ''}): "
-                       "fitting with eager activations (slower, same method)")
+        notices.append(failure_notice(e, "fitting with eager kernels (slower, same method)"))
         return False
     return True
 

@@ -116,14 +116,11 @@ def _inputs(model, blob: _Blob) -> dict:
 def _network(header: dict, tensors: dict, blob: _Blob) -> dict:
     from ..codec.runtime import load_model
 
-    model = load_model(header, tensors)
-    net = {"input": _inputs(model, blob), "layers": _layers(model.net, blob),
-           "coords_scale": [float(s) for s in header["coords"]["scale"]],
-           "values": {"scale": [float(v) for v in header["values"]["scale"]],
-                      "offset": [float(v) for v in header["values"]["offset"]]}}
-    if int(header["arch"]["in_features"]) != 2:
-        raise ViewError("the viewer renders images: a network of (y, x)")
-    return net
+    model = load_model(header, tensors)  # an image header's network takes (y, x): format/header.py checks in_features
+    return {"input": _inputs(model, blob), "layers": _layers(model.net, blob),
+            "coords_scale": [float(s) for s in header["coords"]["scale"]],
+            "values": {"scale": [float(v) for v in header["values"]["scale"]],
+                       "offset": [float(v) for v in header["values"]["offset"]]}}
 
 
 def check_viewable(checked: CheckedFile) -> None:

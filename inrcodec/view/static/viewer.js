@@ -118,7 +118,7 @@ class Renderer {
     this.inline ||= inline;
     const out = { start: band.start, rows: band.rows, net: packed.net, program: null,
       source: () => networkShader(packed.net, this.scene.channels, { hardware, inline, data: packed.data }) };
-    out.weights = floatTexture(gl, gl.RGBA32F, gl.RGBA, packed.width, packed.height, packed.data, gl.NEAREST);
+    if (!inline) out.weights = floatTexture(gl, gl.RGBA32F, gl.RGBA, packed.width, packed.height, packed.data, gl.NEAREST);
     if (input.kind === "grid") {
       const layout = atlasLayout(input.levels, this.limit);
       out.atlas = floatTexture(gl, gl.R32F, gl.RED, layout.width, layout.height, null, hardware ? gl.LINEAR : gl.NEAREST);
@@ -189,9 +189,11 @@ class Renderer {
       gl.uniform2fv(uniforms.uStep, axes.step);
       gl.uniform1f(uniforms.uCanvasHeight, height);
       gl.uniform2f(uniforms.uScale, band.net.coords_scale[1], band.net.coords_scale[0]);
-      gl.activeTexture(gl.TEXTURE1);
-      gl.bindTexture(gl.TEXTURE_2D, band.weights);
-      gl.uniform1i(uniforms.uWeights, 1);
+      if (band.weights) {
+        gl.activeTexture(gl.TEXTURE1);
+        gl.bindTexture(gl.TEXTURE_2D, band.weights);
+        gl.uniform1i(uniforms.uWeights, 1);
+      }
       if (band.atlas) {
         gl.activeTexture(gl.TEXTURE0);
         gl.bindTexture(gl.TEXTURE_2D, band.atlas);
@@ -422,7 +424,6 @@ window.spdrViewer = {
     bands: v.scene.bands.length, hardware: v.r.hardware, inline: v.r.inline, renderer: v.r.renderer() })),
   setView: async (view) => { (await ready).setView(view); },
   view: async () => (await ready).view,
-  render: async (compare = false) => { const v = await ready; await v.setCompare(compare); return v.r.frame(v.view, compare, 1); },
   // a full frame and its pixels in one task, so no animation frame can come between them
   snapshot: async (compare = false) => {
     const v = await ready;
