@@ -305,7 +305,7 @@ def test_integer_arm_rate_is_within_a_percent_of_the_torch_arm(frames):
     for lv in range(levels):
         flat = []
         latentcoding._walk(header, integer_arm, [g.copy() for g in grids], 1 << lv,
-                           lambda plane, where, mean, scale: flat.append((plane[where], mean, scale)))
+                           lambda plane, where, mean, scale, flat=flat: flat.append((plane[where], mean, scale)))
         for y, mean, scale in flat:
             from inrcodec.nn.arm import laplace_bits
             info_bits += float(laplace_bits(torch.from_numpy(y.astype(np.float64)), torch.from_numpy(mean),

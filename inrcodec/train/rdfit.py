@@ -108,10 +108,13 @@ def _compiles(model: LatentGridSPDER, device: torch.device, notices: list[str]) 
 
 
 def _forward_backward(model: LatentGridSPDER, at: torch.Tensor, target: torch.Tensor, yq: torch.Tensor, weight: float,
-                      quant: tuple[int, int, bool] | None, fused: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step's gradients of MSE + weight * bits (quant: train the synthesis through its stored rounding)."""
+                      quant: tuple[int, int, bool] | None, fused: bool,
+                      axes: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step's gradients of MSE + weight * bits (quant: train the synthesis through its stored rounding; axes: `at`
+    is the image's whole pixel grid, sampled separably)."""
     with fused_kernels() if fused else contextlib.nullcontext():
-        pred = functional_call(model, quantized_synthesis(model, *quant), (at, yq)) if quant else model(at, yq)
+        args, kwargs = (at, yq), {"axes": axes}
+        pred = functional_call(model, quantized_synthesis(model, *quant), args, kwargs) if quant else model(*args, **kwargs)
         mse = torch.mean((pred - target) ** 2)
         bits = model.arm.bits(model.levels(yq))
         model.zero_grad(set_to_none=True)
@@ -139,6 +142,7 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
     noise_steps = int(opts.noise_fraction * opts.steps)
     notices: list[str] = []
     fused = should_fuse(model, n, opts) and _compiles(model, coords.device, notices)
+    axes = model.separable_axes(coords)  # a photo's full batch: its pixel grid, sampled one axis at a time
     step = 0
     for step in range(opts.steps):  # noqa: B007 - step is reported after the loop
         if opts.time_limit is not None and time.perf_counter() - start >= opts.time_limit:
@@ -156,12 +160,12 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
             yq = y + (torch.round(y) - y).detach()
         if keep is not None:
             yq = yq * keep
-        at, target = coords, values
+        at, target, at_axes = coords, values, axes
         if opts.batch is not None and opts.batch < n:
             pick = torch.randint(0, n, (opts.batch,), generator=gen, device=coords.device)
-            at, target = coords[pick], values[pick]
+            at, target, at_axes = coords[pick], values[pick], None
         quant = opts.net_quant if opts.net_quant is not None and step >= noise_steps else None
-        mse, bits = _forward_backward(model, at, target, yq, lam / n, quant, fused)
+        mse, bits = _forward_backward(model, at, target, yq, lam / n, quant, fused, at_axes)
         opt.step()
         last_mse = mse.detach()
         if opts.target_bits is not None and frac >= opts.controller_start:
