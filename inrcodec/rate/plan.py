@@ -13,8 +13,8 @@ from ..codec.presets import EncodeConfig
 from ..nn.latentgrid import default_levels
 from ..nn.registry import make_arch
 
-# fast aims at a 768x512 photo in ~3 min on 2 CPU cores: measured 199 s for the default quality with fused
-# kernels (benchmarks/results/engine_speed.md, 2-core AMD EPYC), 11 % over
+# fast aims at a 768x512 photo in ~3 min on 2 CPU cores: measured 157 s for the default quality (fused kernels, separable
+# sampling; benchmarks/results/engine_speed.md, 2-core AMD EPYC)
 PRESET_STEPS = {"fast": 500, "balanced": 1500, "max": 5000, "paper": 5000}
 # (bytes per channel at which a plan starts, width, depth): network sizes measured in
 # benchmarks/results/rd/rd.md; ~20 % of the budget goes to the network at 8 bits.
