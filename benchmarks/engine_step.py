@@ -73,7 +73,7 @@ def main() -> None:
     h, w = px.shape[:2]
     model = fast_preset_model(h, w)
     coords = grid_coords((h, w))
-    values = torch.from_numpy(px.reshape(-1, 3)).float() / 127.5 - 1
+    values = torch.from_numpy(px.reshape(-1, 3).copy()).float() / 127.5 - 1
     lam = quality.quality_lambda(quality.DEFAULT_QUALITY)
     opts = RDFitOptions(steps=args.steps, lr_latents=latent_lr(500), lr_net=2e-2, lam=lam, fused=True, seed=args.seed)
     fit_rd(model, coords, values, dataclasses.replace(opts, steps=30))  # compiled kernels ready, latents of a few units
@@ -134,7 +134,7 @@ def main() -> None:
     lines += [f"| {part} | {a} | {ta:.1f} | {b} | {tb:.1f} | {ta / tb:.2f}x |" for part, a, ta, b, tb in rows]
     lines += ["", f"Entropy model's rate, forward + backward (fused): {arm:.1f} ms.", "",
               f"Largest difference between the two samplers' features: {gap:.2e} (features up to "
-              f"{float(feats.abs().max()):.1f}; both compute grid_sample's taps in float32).", "", "## Provenance", "",
+              f"{float(feats.detach().abs().max()):.1f}; both compute grid_sample's taps in float32).", "", "## Provenance", "",
               markdown_provenance(provenance(seed=args.seed, device="cpu"))]
     text = "\n".join(lines) + "\n"
     print(text)
