@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from .format import container
 from .format.limits import CheckedFile, read_checked
 
 Source = bytes | bytearray | memoryview | str | os.PathLike | CheckedFile
+_clock = time.perf_counter  # encode()'s clock for time_limit (a test's fake clock replaces it here only)
 STACKED_VIDEO_BYTES = 1 << 30  # decode() of a video returns one array: above this it refuses (decode_frames() streams)
 
 
@@ -70,10 +72,13 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     from .codec import distributed
 
+    began = _clock()
     world = distributed.current()
     config = EncodeConfig(**settings)
     config = dataclasses.replace(config, device=distributed.rank_device(config.device, world))
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
+    if config.time_limit is not None:  # time_limit bounds the whole call: opening the input is inside it
+        config = dataclasses.replace(config, time_limit=max(1e-3, config.time_limit - (_clock() - began)))
     config, switched = _engine_for_time(config, signal)
     result = _encode_parts(signal, config, progress, announce, world)
     result.notices = [switched, *result.notices] if switched else result.notices

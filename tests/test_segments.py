@@ -105,6 +105,7 @@ def test_time_is_shared_out_over_the_segments_that_remain(clip, monkeypatch):
 
     monkeypatch.setattr(segments, "encode_signal", spy)
     monkeypatch.setattr(segments, "_clock", lambda: now[0])
+    monkeypatch.setattr("inrcodec.api._clock", lambda: now[0])
     result = inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)  # the plain network's segments
     assert budgets == [pytest.approx(30 / 3), pytest.approx((30 - 5) / 2), pytest.approx(30 - 10)]
     assert result.seconds == pytest.approx(15.0)
@@ -222,6 +223,54 @@ def test_what_segments_cost_beyond_their_budget_is_taken_out_of_the_later_ones(c
 
     monkeypatch.setattr(segments, "encode_signal", spy)
     monkeypatch.setattr(segments, "_clock", lambda: now[0])
+    monkeypatch.setattr("inrcodec.api._clock", lambda: now[0])
     result = inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)
     assert budgets == [pytest.approx(10.0), pytest.approx(7.0), pytest.approx(7.0)]
     assert result.seconds == pytest.approx(30.0)
+
+
+def test_time_spent_opening_the_input_is_inside_the_bound(clip, monkeypatch):
+    """encode(time_limit=T) counts from its call: the segments share what is left after the input is opened."""
+    import inrcodec.api as api
+
+    budgets, now = [], [0.0]
+    real_open, real_fit = api._source_signal, segments.encode_signal
+
+    def slow_open(*args, **kwargs):
+        now[0] += 6.0  # a slow disk or a long container scan
+        return real_open(*args, **kwargs)
+
+    def spy(signal, config, progress=None):
+        budgets.append(config.time_limit)
+        now[0] += config.time_limit
+        return real_fit(signal, config, progress)
+
+    monkeypatch.setattr(api, "_source_signal", slow_open)
+    monkeypatch.setattr(api, "_clock", lambda: now[0])
+    monkeypatch.setattr(segments, "_clock", lambda: now[0])
+    monkeypatch.setattr(segments, "encode_signal", spy)
+    inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)
+    assert budgets == [pytest.approx(8.0)] * 3 and now[0] == pytest.approx(30.0)
+
+
+def test_cli_time_counts_from_the_programs_start(clip, tmp_path, monkeypatch):
+    """`spdr encode --time 30` started 12 s ago (Python, torch, reading) leaves the encoder 18 s."""
+    import time
+
+    from inrcodec.cli import options
+    from inrcodec.errors import SpdrError
+
+    seen = []
+
+    def stop_here(*args, **kwargs):
+        seen.append(kwargs["time_limit"])
+        raise SpdrError("stopped by the test")
+
+    monkeypatch.setattr(options, "STARTED", time.perf_counter() - 12.0)
+    monkeypatch.setattr("inrcodec.api.encode", stop_here)
+    CliRunner().invoke(main, ["encode", str(clip[0]), "-o", str(tmp_path / "a.spdr"), "--time", "30"])
+    assert seen and 17.0 < seen[0] <= 18.0
+    monkeypatch.setattr(options, "STARTED", time.perf_counter() - 40.0)
+    CliRunner().invoke(main, ["encode", str(clip[0]), "-o", str(tmp_path / "b.spdr"), "--time", "30"])
+    assert seen[1] == pytest.approx(1e-3)  # past the bound already: the least a fit can be given, not a negative
+    assert options.seconds_left(None) is None

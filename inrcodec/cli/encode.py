@@ -11,7 +11,7 @@ import click
 from ..codec.presets import ARCHS, PRESETS, EncodeConfig
 from ..nn.device import DEVICES
 from .encodejob import encode_file, summary_lines
-from .options import check_output, echo_notices, handle_errors, out_path
+from .options import check_output, echo_notices, handle_errors, out_path, seconds_left
 
 DEFAULTS = EncodeConfig()
 ACTIVATION_CHOICES = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
@@ -32,7 +32,8 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 @click.option("--preset", type=click.Choice(PRESETS), default=DEFAULTS.preset, show_default=True)
 @click.option("--steps", type=click.IntRange(0, 10_000_000), default=DEFAULTS.steps, help="Fitting steps (default: preset).")
 @click.option("--time", "time_limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.time_limit,
-              help="Stop fitting after this many seconds.")
+              help="Seconds for the whole encode, from the program's start (reading, fitting, packing, measuring); "
+                   "a long clip shares them over its segments, a batch gives them to each FILE.")
 @click.option("--bits", type=click.Choice(BITS_CHOICES), default=DEFAULTS.bits, help="Weight bits (default: preset).")
 @click.option("--width", type=click.IntRange(8, 4096), default=DEFAULTS.width, help="Hidden width (default: sized by the preset).")
 @click.option("--depth", type=click.IntRange(0, 32), default=DEFAULTS.depth, help="Hidden layers after the first.")
@@ -80,6 +81,7 @@ def encode(inputs, output, start, frames, duration, partial, force, quiet, as_js
     if len(inputs) == 1 and not (output and _is_folder(output)):
         out = out_path(inputs[0], output, ".spdr")
         check_output(out, force)
+        job["time_limit"] = seconds_left(job["time_limit"])  # one input: --time counts from the program's start
         _report(encode_file(inputs[0], out, job, quiet=quiet or as_json or not world.writes, chatty=not as_json and world.writes),
                 as_json, world.writes)
         return

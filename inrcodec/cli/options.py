@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal as signals
 import sys
+import time
 import traceback
 from functools import wraps
 from pathlib import Path
@@ -17,6 +18,16 @@ from ..media.resample import CLASSIC
 
 __all__ = ["RESAMPLE_HELP", "check_output", "default_decode_name", "echo_notices", "handle_errors", "out_path", "parse_size",
            "resample_notices"]
+
+
+# The program's clock starts when the commands are imported, before torch: `spdr encode --time T` counts from here, so
+# starting Python, importing torch and reading the input are inside T (README: --time bounds the whole encode).
+STARTED = time.perf_counter()
+
+
+def seconds_left(time_limit: float | None) -> float | None:
+    """What is left of a --time of `time_limit` seconds counted from STARTED (at least a millisecond; None: no bound)."""
+    return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - STARTED))
 
 
 class Terminated(BaseException):
