@@ -10,6 +10,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 import inrcodec
+from inrcodec.api import finishing_reserve
 from inrcodec.cli import main
 from inrcodec.codec import segments
 from inrcodec.format.limits import read_checked
@@ -107,7 +108,8 @@ def test_time_is_shared_out_over_the_segments_that_remain(clip, monkeypatch):
     monkeypatch.setattr(segments, "_clock", lambda: now[0])
     monkeypatch.setattr("inrcodec.api._clock", lambda: now[0])
     result = inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)  # the plain network's segments
-    assert budgets == [pytest.approx(30 / 3), pytest.approx((30 - 5) / 2), pytest.approx(30 - 10)]
+    t = 30 - finishing_reserve(30)  # what encode() leaves the segments: the rest finishes the file and the program
+    assert budgets == [pytest.approx(t / 3), pytest.approx((t - 5) / 2), pytest.approx(t - 10)]
     assert result.seconds == pytest.approx(15.0)
 
 
@@ -225,8 +227,9 @@ def test_what_segments_cost_beyond_their_budget_is_taken_out_of_the_later_ones(c
     monkeypatch.setattr(segments, "_clock", lambda: now[0])
     monkeypatch.setattr("inrcodec.api._clock", lambda: now[0])
     result = inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)
-    assert budgets == [pytest.approx(10.0), pytest.approx(7.0), pytest.approx(7.0)]
-    assert result.seconds == pytest.approx(30.0)
+    t = 30 - finishing_reserve(30)
+    assert budgets == [pytest.approx(t / 3), pytest.approx(t / 3 - 3), pytest.approx(t / 3 - 3)]
+    assert result.seconds == pytest.approx(t)
 
 
 def test_time_spent_opening_the_input_is_inside_the_bound(clip, monkeypatch):
@@ -250,7 +253,9 @@ def test_time_spent_opening_the_input_is_inside_the_bound(clip, monkeypatch):
     monkeypatch.setattr(segments, "_clock", lambda: now[0])
     monkeypatch.setattr(segments, "encode_signal", spy)
     inrcodec.encode(clip[0], segment=1.0, time_limit=30.0, arch="mlp", **STEPS)
-    assert budgets == [pytest.approx(8.0)] * 3 and now[0] == pytest.approx(30.0)
+    assert budgets == [pytest.approx((24 - finishing_reserve(30)) / 3)] * 3
+    assert now[0] == pytest.approx(30 - finishing_reserve(30))  # the reserve is left for writing the file and exiting
+    assert finishing_reserve(600) == 1.5 and finishing_reserve(10) == pytest.approx(0.1)
 
 
 def test_cli_time_counts_from_the_programs_start(clip, tmp_path, monkeypatch):

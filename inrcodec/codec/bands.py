@@ -24,7 +24,7 @@ from . import distributed
 from .encode import Progress
 from .presets import EncodeConfig
 from .result import EncodeResult
-from .segments import FittedPart, fit_parts, mean_error, segment_lengths
+from .segments import FittedPart, fit_parts, mean_error, segment_lengths, time_left_phrase
 
 BAND_PIXELS = 1 << 20  # pixels a band at most: 1024x1024 took 1.9 GB peak on the CPU (fast preset)
 
@@ -62,7 +62,7 @@ def encode_bands(signal: Signal, config: EncodeConfig, encoder: Callable[..., En
     rows = band_rows(height, width, pixels)
     if announce is not None and world.writes:
         how = "fitted one after another" if world.alone else f"shared over {world.size} processes"
-        bound = f", at most {config.time_limit:.0f} s in all (--time)" if config.time_limit else ""
+        bound = time_left_phrase(config)
         announce(f"{len(rows)} bands of {min(rows)}-{max(rows)} rows ({width} wide, {pixels:,} pixels a band at most), {how}{bound}")
     start = time.perf_counter()
     mine = distributed.share(len(rows), world)

@@ -77,6 +77,12 @@ def _signals(source: AudioSource | VideoSource, cut: int | list[int], wanted: ra
         first += n
 
 
+def time_left_phrase(config: EncodeConfig) -> str:
+    """The announcement's words on --time: the seconds the parts share, what is left once the program has started and
+    the input is open, less the finishing reserve (api.encode)."""
+    return f", within the {config.time_limit:.0f} s left of --time" if config.time_limit else ""
+
+
 def needs_segments(source: AudioSource | VideoSource, seconds: float = SEGMENT_SECONDS) -> bool:
     """Whether the selection is longer than one segment."""
     return _plan(source, seconds)[0] > 1
@@ -96,7 +102,7 @@ def encode_segments(source: AudioSource | VideoSource, config: EncodeConfig, pro
     expected, each, cut = _plan(source, seconds)
     about = "" if source.modality == "audio" else "about "
     if announce is not None and world.writes:
-        bound = f", at most {config.time_limit:.0f} s in all (--time)" if config.time_limit else ""
+        bound = time_left_phrase(config)
         how = "fitted one after another" if world.alone else f"shared over {world.size} processes"
         announce(f"{about}{expected} segments of about {each:.2f} s, {how}{bound}")
     start = _clock()
