@@ -91,7 +91,8 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
 
 def finishing_reserve(time_limit: float) -> float:
     """Seconds of a time_limit kept for what follows the encoder: writing the file, the report, the program's exit
-    (a 10-minute song under --time 600 ended 0.8 s over without it, benchmarks/results/segments_song.md)."""
+    (a 10-minute song under --time 600 ended 0.8 s over without it, 0.4 s under with it: benchmarks/results/segments_song_before.md,
+    segments_song.md)."""
     return min(FINISH_SECONDS, FINISH_SHARE * time_limit)
 
 
