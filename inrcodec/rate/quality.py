@@ -52,6 +52,15 @@ MAX_SYNTHESIS = (24, 1)
 # JPEG 33.61, S1 32.66 / 40795 / 33.42, S2 33.38 / 39155 / 33.25; astronaut S0 32.52 / 61229 /
 # 36.18, S2 32.48 / 45251 / 34.51 (the same PSNR in 26 % fewer bytes). A step costs 17-28 % more.
 QUALITY_OPTIONS = RateOptions(stencil=2)
+# Photos train soft-rounded with noise for this share of the steps, then rounded with a straight-through gradient for
+# the rest (train/rdfit.py). Measured on both tuning photos at 256 px, 24x1, stencil 2 (`python benchmarks/engine_probe.py
+# --photo P --longest 256 --width 24 --depth 1 --lrnet 2e-2 --stencil 2 --lam L --steps S --lr LR --noise N`; decoded PSNR at
+# its bytes, against WebP's best at no more bytes): coffee, lambda 9.5e-4 (Q75), 500 steps: noise 0.5 -2.93 dB,
+# 0.7 -2.48, 0.85 -1.68, 0.9 -1.27, 0.95 -1.03, 1.0 (never rounded in training) -1.59; 1500 steps: 0.7 -2.07, 0.95 -0.15;
+# lambda 0.0155 (Q30), 500 steps: 0.7 -4.65 (7219 B), 0.95 -2.67 (4939 B); astronaut Q75, 500 steps: 0.7 -4.23, 0.95
+# -3.15. A long straight-through phase at the fit's still-large learning rates undoes what the noisy phase found.
+# Audio and video keep RDFitOptions' 0.7 (not measured there).
+IMAGE_NOISE_FRACTION = 0.95
 # Audio's one row of latents: no stencil (not measured on audio: on one row the 3x3 stencil's vertical neighbours
 # repeat the row), bilinear.
 AUDIO_OPTIONS = RateOptions()
@@ -153,7 +162,8 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     fit_budget = None if config.time_limit is None else config.time_limit - tail_seconds(samples, config.time_limit)
     opts = RDFitOptions(steps=plan.steps, lr_latents=latent_lr(plan.steps) if config.lr is None else config.lr * 10,
                         lr_net=2e-2 if config.lr is None else config.lr * 5, lam=lam, time_limit=fit_budget, seed=config.seed,
-                        batch=VIDEO_BATCH if kind == "video" else None)
+                        batch=VIDEO_BATCH if kind == "video" else None,
+                        noise_fraction=IMAGE_NOISE_FRACTION if kind == "image" else RDFitOptions.noise_fraction)
     report = None if progress is None else (lambda s, n, loss, t: progress("fit", s, n, loss, t))
     result = fit_rd(model, coords, values, opts, report)
     model = model.cpu()
