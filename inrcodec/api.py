@@ -47,7 +47,7 @@ def _source_signal(source: Any, partial: bool = False, **selection):
 
 def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool = False, progress=None,
            start: float | None = None, frames: int | None = None, duration: float | None = None, partial: bool = False,
-           announce=None, **settings):
+           announce=None, started: float | None = None, **settings):
     """Fit, quantize and pack `source` (path, array or Signal); write `output` if given.
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
@@ -64,7 +64,8 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
     frames kept of a video that ends early). An audio or video file longer than `segment` seconds
     (default 4; 0: never) is read and fitted segment by segment and written as format 1.4; a photo of more
     than codec/bands.BAND_PIXELS pixels is fitted in bands of rows and written as format 1.7;
-    `announce(line)`, if given, hears how many segments or bands before fitting starts. Under torchrun
+    `announce(line)`, if given, hears how many segments or bands before fitting starts. time_limit counts from
+    `started` (a time.perf_counter() reading; the spdr program passes its own start) or else from this call. Under torchrun
     (after join_ranks()), segments and bands are shared over the ranks and only rank 0 writes `output`.
     """
     from .codec.presets import EncodeConfig
@@ -73,15 +74,15 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
         raise OutputExistsError(f"{output} exists; pass force=True (--force) to replace it")
     from .codec import distributed
 
-    began = _clock()
+    began = _clock() if started is None else started
     world = distributed.current()
     config = EncodeConfig(**settings)
     config = dataclasses.replace(config, device=distributed.rank_device(config.device, world))
     signal = _source_signal(source, partial, start=start, frames=frames, duration=duration)
-    if config.time_limit is not None:  # time_limit bounds the whole call: opening the input and finishing are inside it
-        left = config.time_limit - (_clock() - began) - finishing_reserve(config.time_limit)
-        config = dataclasses.replace(config, time_limit=max(1e-3, left))
-    config, switched = _engine_for_time(config, signal)
+    asked = config.time_limit
+    if asked is not None:  # time_limit bounds the whole call: opening the input and finishing are inside it
+        config = dataclasses.replace(config, time_limit=max(1e-3, asked - (_clock() - began) - finishing_reserve(asked)))
+    config, switched = _engine_for_time(config, signal, asked)
     result = _encode_parts(signal, config, progress, announce, world)
     result.notices = [switched, *result.notices] if switched else result.notices
     if output is not None and world.writes:
@@ -156,9 +157,10 @@ def join_ranks():
     return join_from_env()
 
 
-def _engine_for_time(config, signal) -> tuple:
+def _engine_for_time(config, signal, asked: float | None) -> tuple:
     """Audio or video under a --time too short for the latent grid (rate/quality.grid_fits_in) goes to the plain
-    network, which trains on minibatches; returns the config to use and the notice saying so (or None)."""
+    network, which trains on minibatches; returns the config to use and the notice saying so (or None). config's
+    time_limit is what is left of the `asked` one: the test uses it, the notice names what the user asked."""
     kind = signal.modality
     if kind == "image" or config.arch != "auto" or config.time_limit is None or config.engine(kind) != "grid":
         return config, None
@@ -172,7 +174,7 @@ def _engine_for_time(config, signal) -> tuple:
 
     seconds = meta["samples"] / meta["sample_rate"] if kind == "audio" else float(meta["frames"] * Fraction(*meta["fps"][::-1]))
     return dataclasses.replace(config, arch="mlp"), (
-        f"--time {config.time_limit:g}: about {config.time_limit / max(seconds, 1e-9):.1f} s a second of {kind} is too short "
+        f"--time {asked:g}: about {config.time_limit / max(seconds, 1e-9):.1f} s a second of {kind} is too short "
         f"for the latent-grid {kind} engine; fitted the plain network (--arch mlp) instead")
 
 

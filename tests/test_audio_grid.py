@@ -84,5 +84,6 @@ def test_a_time_too_short_for_the_grid_fits_the_plain_network_and_says_so(tone):
     short = inrcodec.encode(tone[0], time_limit=1e-4, preset="fast", device="cpu", segment=0)
     assert "grid_levels" not in short.header["arch"]
     assert any("too short for the latent-grid audio engine" in n for n in short.notices)
+    assert any(n.startswith("--time 0.0001: ") for n in short.notices)  # the bound as asked, not what was left of it
     roomy = inrcodec.encode(tone[0], time_limit=30.0, steps=5, preset="fast", device="cpu", segment=0)
     assert "grid_levels" in roomy.header["arch"] and not any("too short" in n for n in roomy.notices)

@@ -11,7 +11,7 @@ import click
 from ..codec.presets import ARCHS, PRESETS, EncodeConfig
 from ..nn.device import DEVICES
 from .encodejob import encode_file, summary_lines
-from .options import check_output, echo_notices, handle_errors, out_path, seconds_left
+from .options import check_output, echo_notices, handle_errors, out_path
 
 DEFAULTS = EncodeConfig()
 ACTIVATION_CHOICES = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
@@ -81,7 +81,9 @@ def encode(inputs, output, start, frames, duration, partial, force, quiet, as_js
     if len(inputs) == 1 and not (output and _is_folder(output)):
         out = out_path(inputs[0], output, ".spdr")
         check_output(out, force)
-        job["time_limit"] = seconds_left(job["time_limit"])  # one input: --time counts from the program's start
+        from .options import STARTED  # read now: one input's --time counts from the program's start
+
+        job["started"] = STARTED
         _report(encode_file(inputs[0], out, job, quiet=quiet or as_json or not world.writes, chatty=not as_json and world.writes),
                 as_json, world.writes)
         return

@@ -20,14 +20,9 @@ __all__ = ["RESAMPLE_HELP", "check_output", "default_decode_name", "echo_notices
            "resample_notices"]
 
 
-# The program's clock starts when the commands are imported, before torch: `spdr encode --time T` counts from here, so
-# starting Python, importing torch and reading the input are inside T (README: --time bounds the whole encode).
+# The program's clock starts when the commands are imported, before torch: `spdr encode FILE --time T` passes it to
+# inrcodec.encode(started=), so starting Python, importing torch and reading the input are inside T.
 STARTED = time.perf_counter()
-
-
-def seconds_left(time_limit: float | None) -> float | None:
-    """What is left of a --time of `time_limit` seconds counted from STARTED (at least a millisecond; None: no bound)."""
-    return None if time_limit is None else max(1e-3, time_limit - (time.perf_counter() - STARTED))
 
 
 class Terminated(BaseException):
