@@ -40,7 +40,7 @@ TAIL_SECONDS_PER_PIXEL = 4e-6  # pack + decode after the fit: ~1.5 s at 768x512 
 # (`python benchmarks/quality_sweep.py --photos coffee --qualities 0,19.4,47.3,75,100`): Q0 0.17 bpp,
 # Q19.4 (lambda 3e-2) 0.46, Q47.3 (5.3e-3) 1.07, the default Q75 (9.5e-4) 2.02 bpp, about JPEG q85's
 # 1.98 there, Q100 (2e-4) 2.43 bpp: below ~1e-3 a 500-step fit's rate is bounded by its steps.
-# (Measured with the 70 % noise phase; with IMAGE_NOISE_FRACTION the same lambda gives fewer bytes, e.g. coffee at
+# (Measured with the 70 % noise phase; with NOISE_FRACTION the same lambda gives fewer bytes, e.g. coffee at
 # 256 px: Q30 -32 %, Q75 -1 %. The ends and expected_bpp were not refitted.)
 LAMBDA_AT_0, LAMBDA_AT_100 = 0.1, 2e-4
 # The synthesis network's size at most (width, depth). rate/plan.PLANS grows it with the byte budget
@@ -54,15 +54,19 @@ MAX_SYNTHESIS = (24, 1)
 # JPEG 33.61, S1 32.66 / 40795 / 33.42, S2 33.38 / 39155 / 33.25; astronaut S0 32.52 / 61229 /
 # 36.18, S2 32.48 / 45251 / 34.51 (the same PSNR in 26 % fewer bytes). A step costs 17-28 % more.
 QUALITY_OPTIONS = RateOptions(stencil=2)
-# Photos train soft-rounded with noise for this share of the steps, then rounded with a straight-through gradient for
-# the rest (train/rdfit.py). Measured on both tuning photos at 256 px, 24x1, stencil 2 (`python benchmarks/engine_probe.py
-# --photo P --longest 256 --width 24 --depth 1 --lrnet 2e-2 --stencil 2 --lam L --steps S --lr LR --noise N`; decoded PSNR at
-# its bytes, against WebP's best at no more bytes): coffee, lambda 9.5e-4 (Q75), 500 steps: noise 0.5 -2.93 dB,
-# 0.7 -2.48, 0.85 -1.68, 0.9 -1.27, 0.95 -1.03, 1.0 (never rounded in training) -1.59; 1500 steps: 0.7 -2.07, 0.95 -0.15;
-# lambda 0.0155 (Q30), 500 steps: 0.7 -4.65 (7219 B), 0.95 -2.67 (4939 B); astronaut Q75, 500 steps: 0.7 -4.23, 0.95
-# -3.15. A long straight-through phase at the fit's still-large learning rates undoes what the noisy phase found.
-# Audio and video keep RDFitOptions' 0.7 (not measured there).
-IMAGE_NOISE_FRACTION = 0.95
+# Photos, audio and video train soft-rounded with noise for this share of the steps, then rounded with a
+# straight-through gradient for the rest (train/rdfit.py). Measured on both tuning photos at 256 px, 24x1, stencil 2
+# (`python benchmarks/engine_probe.py --photo P --longest 256 --width 24 --depth 1 --lrnet 2e-2 --stencil 2 --lam L
+# --steps S --lr LR --noise N`; decoded PSNR at its bytes, against WebP's best at no more bytes): coffee, lambda 9.5e-4
+# (Q75), 500 steps: noise 0.5 -2.93 dB, 0.7 -2.48, 0.85 -1.68, 0.9 -1.27, 0.95 -1.03, 1.0 (never rounded in training)
+# -1.59; 1500 steps: 0.7 -2.07, 0.95 -0.15; lambda 0.0155 (Q30), 500 steps: 0.7 -4.65 (7219 B), 0.95 -2.67 (4939 B);
+# astronaut Q75, 500 steps: 0.7 -4.23, 0.95 -3.15. A long straight-through phase at the fit's still-large learning rates
+# undoes what the noisy phase found. Audio and video, on their tuning clips with the fast preset (`python
+# benchmarks/noise_probe.py CLIP --quality Q --noise 0.7,0.95`; kbit/s and SNR or PSNR of the decoded file):
+# speech_voice Q50 0.7 55.2 kbit/s 15.74 dB, 0.95 41.7 / 16.04; Q65 0.7 77.5 / 18.64, 0.95 60.7 / 19.27; guit_em9's
+# first 3 s Q65 0.7 49.8 / 16.87, 0.95 45.0 / 18.74, 1.0 44.6 / 18.70; carphone's first 16 frames, 200 steps, Q10: 0.7
+# 147.7 / 26.75, 0.95 125.9 / 26.65 (15 % fewer bytes, -0.1 dB).
+NOISE_FRACTION = 0.95
 # Audio's one row of latents: no stencil (not measured on audio: on one row the 3x3 stencil's vertical neighbours
 # repeat the row), bilinear.
 AUDIO_OPTIONS = RateOptions()
@@ -165,7 +169,7 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     opts = RDFitOptions(steps=plan.steps, lr_latents=latent_lr(plan.steps) if config.lr is None else config.lr * 10,
                         lr_net=2e-2 if config.lr is None else config.lr * 5, lam=lam, time_limit=fit_budget, seed=config.seed,
                         batch=VIDEO_BATCH if kind == "video" else None,
-                        noise_fraction=IMAGE_NOISE_FRACTION if kind == "image" else RDFitOptions.noise_fraction)
+                        noise_fraction=NOISE_FRACTION)
     report = None if progress is None else (lambda s, n, loss, t: progress("fit", s, n, loss, t))
     result = fit_rd(model, coords, values, opts, report)
     model = model.cpu()
