@@ -26,6 +26,7 @@ from inrcodec.nn.coords import grid_coords
 from inrcodec.nn.latentgrid import LatentGridSPDER, default_levels
 from inrcodec.rate.bpp import pack_model
 from inrcodec.rate.plan import RateOptions, RatePlan, grid_arch
+from inrcodec.rate.quality import TEMPERATURE
 from inrcodec.signal import Signal
 from inrcodec.train.rdfit import RDFitOptions, fit_rd
 
@@ -35,7 +36,9 @@ def arguments() -> argparse.Namespace:
     for name, kind, default in (("photo", str, "coffee"), ("longest", int, 512), ("lam", float, 1e-3), ("steps", int, 600),
                                 ("width", int, 16), ("depth", int, 1), ("arm", int, 16), ("armdepth", int, 2),
                                 ("lr", float, 1e-2), ("lrnet", float, 5e-3), ("noise", float, 0.8), ("soft", int, 1),
-                                ("stencil", int, 0), ("threads", int, 2)):
+                                ("stencil", int, 0), ("threads", int, 2), ("double", int, 0), ("gauss", str, ""),
+                                ("tstart", float, TEMPERATURE["image"][0]),
+                                ("tend", float, TEMPERATURE["image"][1])):
         ap.add_argument(f"--{name}", type=kind, default=default)
     return ap.parse_args()
 
@@ -56,7 +59,9 @@ def main() -> None:
     plan = RatePlan(10**9, a.width, a.depth, default_levels(h, w), a.steps, arm_width=a.arm, arm_depth=a.armdepth)
     torch.manual_seed(0)
     model = LatentGridSPDER(grid_arch(plan, h, w, 3, "sqrt", RateOptions(stencil=a.stencil)))
-    opts = RDFitOptions(steps=a.steps, lr_latents=a.lr, lr_net=a.lrnet, lam=a.lam, noise_fraction=a.noise, soft=bool(a.soft))
+    opts = RDFitOptions(steps=a.steps, lr_latents=a.lr, lr_net=a.lrnet, lam=a.lam, noise_fraction=a.noise, soft=bool(a.soft),
+                        double_soft=bool(a.double), temperature=(a.tstart, a.tend),
+                        noise_std=tuple(map(float, a.gauss.split(","))) if a.gauss else None)
     start = time.perf_counter()
     res = fit_rd(model, grid_coords((h, w)), torch.from_numpy(data.reshape(-1, 3)), opts)
     fit_s = time.perf_counter() - start
@@ -65,7 +70,8 @@ def main() -> None:
         decoded = decode_samples(read_checked(blob))
     out = np.clip(np.round((decoded.reshape(h, w, 3) + 1) * 127.5), 0, 255)
     psnr = 10 * np.log10(255**2 / np.mean((out - px) ** 2))
-    print(f"{a.photo} {w}x{h} lam={a.lam:g} lr={a.lr:g} stencil={a.stencil} steps={res.steps} "
+    print(f"{a.photo} {w}x{h} lam={a.lam:g} lr={a.lr:g} stencil={a.stencil} noise={a.noise:g} double={a.double} "
+          f"gauss={a.gauss or '-'} T={a.tstart:g}..{a.tend:g} steps={res.steps} "
           f"train={10 * np.log10(4 / res.mse):.2f} dB, {1000 * fit_s / res.steps:.0f} ms/step, {len(blob)} bytes "
           f"({8 * len(blob) / (h * w):.3f} bpp, estimate {res.latent_bits / 8:.0f} B of latents), decoded {psnr:.2f} dB; "
           f"at no more bytes JPEG {best_at(px, 'jpeg', len(blob)):.2f}, WebP {best_at(px, 'webp', len(blob)):.2f} dB")

@@ -1,8 +1,9 @@
 """Share of soft-rounded noisy steps (rate/quality.NOISE_FRACTION) on audio and video, side by side in one run.
 
-`python benchmarks/noise_probe.py CLIP --quality Q[,Q] --noise N[,N] [--seconds S] [--frames F]`: encodes the first S
-seconds of an audio CLIP (or F frames of a video) with the fast preset at each quality and noise share, and prints
-kbit/s and SNR (audio) or PSNR (video) that the encoder measured on what the decoder renders from its file. Only for tuning clips.
+`python benchmarks/noise_probe.py CLIP --quality Q[,Q] --noise N[,N] [--seconds S] [--frames F] [--tstart T]`: encodes the
+first S seconds of an audio CLIP (or F frames of a video) with the fast preset at each quality and noise share, and prints
+kbit/s and SNR (audio) or PSNR (video) that the encoder measured on what the decoder renders from its file. Only for
+tuning clips.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--frames", type=int, default=None)
     p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--tstart", type=float, default=None, help="soft rounding's first temperature (default: quality.py's)")
     a = p.parse_args()
     video = a.frames is not None
+    modality = "video" if video else "audio"
+    first, last = quality_module.TEMPERATURE[modality]
+    quality_module.TEMPERATURE[modality] = (first if a.tstart is None else a.tstart, last)
     for q in [float(v) for v in a.quality.split(",")]:
         for noise in [float(v) for v in a.noise.split(",")]:
             quality_module.NOISE_FRACTION = noise
@@ -32,7 +37,8 @@ def main() -> None:
             out = inrcodec.encode(a.clip, quality=q, preset="fast", steps=a.steps, seed=0, **span)
             seconds = time.perf_counter() - t
             score = out.psnr_db if video else out.snr_db  # both measured on what the decoder renders from the file
-            print(f"Q{q:g} noise {noise:g}: {len(out.data)} B, {inrcodec.info(out.data)['kbps']:.1f} kbit/s, "
+            first = quality_module.TEMPERATURE[modality][0]
+            print(f"Q{q:g} noise {noise:g} T {first:g}: {len(out.data)} B, {inrcodec.info(out.data)['kbps']:.1f} kbit/s, "
                   f"{'PSNR' if video else 'SNR'} {score:.2f} dB, {seconds:.0f} s", flush=True)
 
 

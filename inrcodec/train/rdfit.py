@@ -30,7 +30,7 @@ from .compiling import failure_notice, forced
 from .qat import quantized_synthesis
 from .schedule import cosine_factor
 
-T_START, T_END = 0.3, 0.1  # soft-rounding temperatures at the start and end of the noisy phase (C3)
+T_START, T_END = 0.3, 0.1  # soft-rounding temperatures at the start and end of the noisy phase (C3's; photos start higher)
 # fuse the activations and the rate once a fit evaluates this many activation elements (samples x width x layers x steps): a
 # 768x512 photo at the fast preset is 9.4e9; compiling costs seconds, so tiny fits (tests) stay eager
 FUSE_AFTER_ELEMENTS = 1e9
@@ -41,6 +41,13 @@ def soft_round(y: torch.Tensor, temperature: float) -> torch.Tensor:
     """A smooth, monotone stand-in for round(y): identity-like at high temperature, round as it goes to 0."""
     base = torch.floor(y) + 0.5
     return base + torch.tanh((y - base) / temperature) / (2 * math.tanh(0.5 / temperature))
+
+
+def _noise(y: torch.Tensor, gen: torch.Generator, std: tuple[float, float] | None, progress: float) -> torch.Tensor:
+    """The noisy phase's additive noise: uniform on [-0.5, 0.5), or Gaussian with std from std[0] to std[1]."""
+    if std is None:
+        return torch.rand(y.shape, generator=gen, device=y.device) - 0.5
+    return torch.randn(y.shape, generator=gen, device=y.device) * (std[0] + (std[1] - std[0]) * progress)
 
 
 @dataclass
@@ -56,6 +63,9 @@ class RDFitOptions:
     target_bits: float | None = None  # latent bits to steer towards (None: fixed lambda)
     noise_fraction: float = 0.7  # share of steps soft-rounded with noise before rounding takes over
     soft: bool = True  # soft-round the noisy latents (else plain additive noise)
+    temperature: tuple[float, float] = (T_START, T_END)  # soft rounding's, annealed geometrically over the noisy phase
+    double_soft: bool = False  # soft-round again after the noise, s(s(y) + u) (C3, Agustsson & Theis)
+    noise_std: tuple[float, float] | None = None  # Gaussian noise, std annealed linearly (first, last); None: uniform
     controller_gain: float = 0.005
     controller_start: float = 0.1  # share of steps before lambda starts to follow the target
     warmup: float = 0.0  # share of steps over which the learning rates ramp up from 0 (continued fits)
@@ -140,6 +150,7 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
     last_mse = torch.full((), math.inf)  # kept on the device: read back only to report (no host sync a step)
     start = time.perf_counter()
     noise_steps = int(opts.noise_fraction * opts.steps)
+    t_start, t_end = opts.temperature
     notices: list[str] = []
     fused = should_fuse(model, n, opts) and _compiles(model, coords.device, notices)
     axes = model.separable_axes(coords)  # a photo's full batch: its pixel grid, sampled one axis at a time
@@ -153,9 +164,10 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
             g["lr"] = base * decay
         y = model.latents
         if step < noise_steps:
-            t = T_START * (T_END / T_START) ** (step / max(1, noise_steps - 1))
-            noise = torch.rand(y.shape, generator=gen, device=y.device) - 0.5
-            yq = (soft_round(y, t) if opts.soft else y) + noise
+            t = t_start * (t_end / t_start) ** (step / max(1, noise_steps - 1))
+            yq = (soft_round(y, t) if opts.soft else y) + _noise(y, gen, opts.noise_std, step / max(1, noise_steps - 1))
+            if opts.double_soft:
+                yq = soft_round(yq, t)
         else:
             yq = y + (torch.round(y) - y).detach()
         if keep is not None:
