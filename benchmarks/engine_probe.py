@@ -37,8 +37,8 @@ def arguments() -> argparse.Namespace:
                                 ("width", int, 16), ("depth", int, 1), ("arm", int, 16), ("armdepth", int, 2),
                                 ("lr", float, 1e-2), ("lrnet", float, 5e-3), ("noise", float, 0.8), ("soft", int, 1),
                                 ("stencil", int, 0), ("threads", int, 2), ("double", int, 0), ("gauss", str, ""),
-                                ("tstart", float, TEMPERATURE["image"][0]),
-                                ("tend", float, TEMPERATURE["image"][1])):
+                                ("tstart", float, TEMPERATURE[0]),
+                                ("tend", float, TEMPERATURE[1])):
         ap.add_argument(f"--{name}", type=kind, default=default)
     return ap.parse_args()
 

@@ -30,7 +30,7 @@ from .compiling import failure_notice, forced
 from .qat import quantized_synthesis
 from .schedule import cosine_factor
 
-T_START, T_END = 0.3, 0.1  # soft-rounding temperatures at the start and end of the noisy phase (C3's; photos start higher)
+T_START, T_END = 0.3, 0.1  # soft-rounding temperatures at the start and end of the noisy phase (C3's)
 # fuse the activations and the rate once a fit evaluates this many activation elements (samples x width x layers x steps): a
 # 768x512 photo at the fast preset is 9.4e9; compiling costs seconds, so tiny fits (tests) stay eager
 FUSE_AFTER_ELEMENTS = 1e9
