@@ -26,8 +26,9 @@ def main() -> None:
     p.add_argument("--tstart", type=float, default=None, help="soft rounding's first temperature (default: quality.py's)")
     a = p.parse_args()
     video = a.frames is not None
-    first, last = quality_module.TEMPERATURE
-    quality_module.TEMPERATURE = (first if a.tstart is None else a.tstart, last)
+    if a.tstart is not None:
+        quality_module.TEMPERATURE = (a.tstart, quality_module.TEMPERATURE[1])
+    first = quality_module.TEMPERATURE[0]
     for q in [float(v) for v in a.quality.split(",")]:
         for noise in [float(v) for v in a.noise.split(",")]:
             quality_module.NOISE_FRACTION = noise
@@ -36,7 +37,6 @@ def main() -> None:
             out = inrcodec.encode(a.clip, quality=q, preset="fast", steps=a.steps, seed=0, **span)
             seconds = time.perf_counter() - t
             score = out.psnr_db if video else out.snr_db  # both measured on what the decoder renders from the file
-            first = quality_module.TEMPERATURE[0]
             print(f"Q{q:g} noise {noise:g} T {first:g}: {len(out.data)} B, {inrcodec.info(out.data)['kbps']:.1f} kbit/s, "
                   f"{'PSNR' if video else 'SNR'} {score:.2f} dB, {seconds:.0f} s", flush=True)
 

@@ -1,7 +1,7 @@
 """Rate-distortion fitting of a LatentGridSPDER: MSE + lambda * the entropy model's bits of the latents.
 
 The latents are trained as integers in two phases (C3, Cool-chic): first soft-rounded
-(soft_round, temperature annealed from T_START to T_END) plus uniform noise, a differentiable
+(soft_round, temperature annealed from RDFitOptions.temperature[0] to [1]) plus noise, a differentiable
 stand-in for rounding that tightens as training goes; then rounded, with a straight-through
 gradient. The rate is the bits the model's own entropy model (nn/arm.py, trained jointly) gives the
 latents it sees: the same model, rounded to integers, codes the file (format 1.3). With
@@ -164,8 +164,9 @@ def fit_rd(model: LatentGridSPDER, coords: torch.Tensor, values: torch.Tensor, o
             g["lr"] = base * decay
         y = model.latents
         if step < noise_steps:
-            t = t_start * (t_end / t_start) ** (step / max(1, noise_steps - 1))
-            yq = (soft_round(y, t) if opts.soft else y) + _noise(y, gen, opts.noise_std, step / max(1, noise_steps - 1))
+            along = step / max(1, noise_steps - 1)  # 0 .. 1 over the noisy phase
+            t = t_start * (t_end / t_start) ** along
+            yq = (soft_round(y, t) if opts.soft else y) + _noise(y, gen, opts.noise_std, along)
             if opts.double_soft:
                 yq = soft_round(yq, t)
         else:
