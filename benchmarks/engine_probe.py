@@ -6,6 +6,9 @@ model's estimate, the PSNR decoded from those bytes, and JPEG's and WebP's best 
 the tuning photo coffee. The comparison that counts is `spdr bench rd` on the evaluation photos.
 
     python benchmarks/engine_probe.py --photo coffee --steps 600 --lr 0.1 --lam 1e-3 [--stencil 1]
+
+`--quality Q` takes lambda from the quality scale instead of --lam. `--netstep 1` packs the same fit twice: with
+the 8-bit max-covering synthesis step and with the step rate/netstep.py chooses, and prints both.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from inrcodec.nn.coords import grid_coords
 from inrcodec.nn.latentgrid import LatentGridSPDER, default_levels
 from inrcodec.rate.bpp import pack_model
 from inrcodec.rate.plan import RateOptions, RatePlan, grid_arch
-from inrcodec.rate.quality import TEMPERATURE
+from inrcodec.rate.netstep import choose_coarsening
+from inrcodec.rate.quality import TEMPERATURE, quality_lambda
 from inrcodec.signal import Signal
 from inrcodec.train.rdfit import RDFitOptions, fit_rd
 
@@ -37,7 +41,7 @@ def arguments() -> argparse.Namespace:
                                 ("width", int, 16), ("depth", int, 1), ("arm", int, 16), ("armdepth", int, 2),
                                 ("lr", float, 1e-2), ("lrnet", float, 5e-3), ("noise", float, 0.8), ("soft", int, 1),
                                 ("stencil", int, 0), ("threads", int, 2), ("double", int, 0), ("gauss", str, ""),
-                                ("tstart", float, TEMPERATURE[0]),
+                                ("tstart", float, TEMPERATURE[0]), ("quality", float, -1.0), ("netstep", int, 0),
                                 ("tend", float, TEMPERATURE[1])):
         ap.add_argument(f"--{name}", type=kind, default=default)
     return ap.parse_args()
@@ -51,6 +55,8 @@ def best_at(pixels: np.ndarray, codec: str, nbytes: int) -> float:
 
 def main() -> None:
     a = arguments()
+    if a.quality >= 0:
+        a.lam = quality_lambda(a.quality)
     torch.set_num_threads(a.threads)
     px = load_rgb(a.photo, a.longest)
     h, w = px.shape[:2]
@@ -65,16 +71,21 @@ def main() -> None:
     start = time.perf_counter()
     res = fit_rd(model, grid_coords((h, w)), torch.from_numpy(data.reshape(-1, 3)), opts)
     fit_s = time.perf_counter() - start
-    blob = pack_model(sig, model, plan, res.steps, None)
-    with torch.no_grad():
-        decoded = decode_samples(read_checked(blob))
-    out = np.clip(np.round((decoded.reshape(h, w, 3) + 1) * 127.5), 0, 255)
-    psnr = 10 * np.log10(255**2 / np.mean((out - px) ** 2))
-    print(f"{a.photo} {w}x{h} lam={a.lam:g} lr={a.lr:g} stencil={a.stencil} noise={a.noise:g} double={a.double} "
-          f"gauss={a.gauss or '-'} T={a.tstart:g}..{a.tend:g} steps={res.steps} "
-          f"train={10 * np.log10(4 / res.mse):.2f} dB, {1000 * fit_s / res.steps:.0f} ms/step, {len(blob)} bytes "
-          f"({8 * len(blob) / (h * w):.3f} bpp, estimate {res.latent_bits / 8:.0f} B of latents), decoded {psnr:.2f} dB; "
-          f"at no more bytes JPEG {best_at(px, 'jpeg', len(blob)):.2f}, WebP {best_at(px, 'webp', len(blob)):.2f} dB")
+    steps = [1.0]
+    if a.netstep:
+        coarsen, _ = choose_coarsening(model, grid_coords((h, w)), torch.from_numpy(data.reshape(-1, 3)), a.lam, plan)
+        steps.append(coarsen)
+    for coarsen in steps:
+        blob = pack_model(sig, model, plan, res.steps, None, coarsen=coarsen)
+        with torch.no_grad():
+            decoded = decode_samples(read_checked(blob))
+        out = np.clip(np.round((decoded.reshape(h, w, 3) + 1) * 127.5), 0, 255)
+        psnr = 10 * np.log10(255**2 / np.mean((out - px) ** 2))
+        print(f"{a.photo} {w}x{h} lam={a.lam:g} lr={a.lr:g} net={a.width}x{a.depth} arm={a.arm}x{a.armdepth} stencil={a.stencil} "
+              f"noise={a.noise:g} double={a.double} gauss={a.gauss or '-'} T={a.tstart:g}..{a.tend:g} steps={res.steps} "
+              f"step x{coarsen:g}: train={10 * np.log10(4 / res.mse):.2f} dB, {1000 * fit_s / res.steps:.0f} ms/step, {len(blob)} bytes "
+              f"({8 * len(blob) / (h * w):.3f} bpp, estimate {res.latent_bits / 8:.0f} B of latents), decoded {psnr:.2f} dB; "
+              f"at no more bytes JPEG {best_at(px, 'jpeg', len(blob)):.2f}, WebP {best_at(px, 'webp', len(blob)):.2f} dB", flush=True)
     print(json.dumps(provenance(seed=0)))
 
 

@@ -58,6 +58,21 @@ def spread_scale(code: int) -> float:
     return float(armmodel.dyadic_scale(code - SPREAD_OFFSET, 4))
 
 
+def _encode_tensor(enc, q: np.ndarray, bits: int, code: int) -> None:
+    """Code a non-latent tensor's integers: zero-mean quantized Laplace of its spread byte's scale."""
+    q = np.asarray(q).astype(np.int32).ravel()
+    if q.size:
+        enc.encode(q, _laplace(bits), np.zeros(q.size), np.full(q.size, spread_scale(code)))
+
+
+def tensor_stream_bits(q: np.ndarray, bits: int) -> int:
+    """Bits the stream spends on one non-latent tensor (coded alone, whole 32-bit words): what a choice of
+    quantization step costs (rate/netstep.py)."""
+    enc = constriction.stream.queue.RangeEncoder()
+    _encode_tensor(enc, q, bits, spread_code(np.asarray(q)))
+    return 32 * enc.num_words()
+
+
 def _arm_depth(header: dict) -> int:
     return int(header["arch"]["arm_depth"])
 
@@ -114,9 +129,7 @@ def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
     spreads = bytes(spread_code(np.asarray(tensors[n])) for n in others)
     enc = constriction.stream.queue.RangeEncoder()
     for name, code in zip(others, spreads, strict=True):
-        q = np.asarray(tensors[name]).astype(np.int32).ravel()
-        if q.size:
-            enc.encode(q, _laplace(specs[name]["bits"]), np.zeros(q.size), np.full(q.size, spread_scale(code)))
+        _encode_tensor(enc, tensors[name], specs[name]["bits"], code)
     arm = armmodel.IntegerArm.from_tensors(tensors, _arm_depth(header))
     model = _laplace(specs["latents"]["bits"])
 

@@ -5,6 +5,9 @@ Quantization-aware training (rounding in the forward pass) is train/qat.py, buil
 Scheme "per-channel-symmetric": a weight matrix gets one scale per output row (scale_shape
 [rows]); vectors and scalars one scale (scale_shape [1]). q = round(w / s) in
 [-(2^(b-1) - 1), 2^(b-1) - 1], w' = q * s. Bit widths form a closed set; 32 stores float32.
+A coarsened tensor's scale is `coarsen` times the one covering max|w| at its bits: the same range of
+integers, fewer of them used, so the entropy coder spends about log2(coarsen) fewer bits a weight
+(rate/netstep.py chooses it per file).
 """
 
 from __future__ import annotations
@@ -61,22 +64,24 @@ def bit_plan(model: nn.Module, bits: int) -> dict[str, int]:
     return plan
 
 
-def quantize_tensor(w: torch.Tensor, bits: int, per_row: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(integers in their storage dtype, float32 scales) of one tensor; bits 32 stores float32 with scale 1."""
+def quantize_tensor(w: torch.Tensor, bits: int, per_row: bool = True, coarsen: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(integers in their storage dtype, float32 scales) of one tensor; bits 32 stores float32 with scale 1;
+    coarsen >= 1 multiplies the scale (a coarser step)."""
     w = w.detach().float().cpu()
     if bits >= 32:
         return np.ascontiguousarray(w.numpy().astype(np.float32)), np.ones(1, dtype=np.float32)
-    s = scales_for(w if per_row else w.reshape(-1), bits)
+    s = scales_for(w if per_row else w.reshape(-1), bits) * coarsen
     q = torch.clamp(torch.round(w / broadcast(s, w)), -qmax(bits), qmax(bits))
     return np.ascontiguousarray(q.numpy().astype(np.int8 if bits <= 8 else np.int16)), s.numpy().astype(np.float32)
 
 
 def quantize_state(model: nn.Module, plan: dict[str, int], per_row: bool = True,
-                   integers: frozenset[str] = frozenset()) -> tuple[dict[str, np.ndarray], dict]:
+                   integers: frozenset[str] = frozenset(), coarsen: dict[str, float] | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Container tensors (NAME int, NAME.scale float32) and the header's "quant" object.
 
     plan: bits per parameter name; per_row: one scale per weight-matrix row (else one per tensor);
-    integers: parameters that already hold integers (grid latents), stored as they are with scale 1.
+    integers: parameters that already hold integers (grid latents), stored as they are with scale 1;
+    coarsen: a step factor per parameter name (default 1).
     """
     tensors: dict[str, np.ndarray] = {}
     entries: dict[str, dict] = {}
@@ -87,7 +92,7 @@ def quantize_state(model: nn.Module, plan: dict[str, int], per_row: bool = True,
             q = np.ascontiguousarray(w.round().clamp(-qmax(bits), qmax(bits)).numpy().astype(np.int8 if bits <= 8 else np.int16))
             s = np.ones(1, dtype=np.float32)
         else:
-            q, s = quantize_tensor(w, bits, per_row)
+            q, s = quantize_tensor(w, bits, per_row, (coarsen or {}).get(name, 1.0))
         tensors[name] = q
         tensors[name + ".scale"] = s
         entries[name] = {"bits": bits, "shape": list(q.shape), "scale_shape": list(s.shape)}
@@ -104,11 +109,17 @@ def dequantize_state(tensors: dict[str, np.ndarray], quant: dict) -> dict[str, t
     return out
 
 
-def quantize_grid(model: nn.Module, bits: int = 8, bias_bits: int = 16, per_row: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+def synthesis_matrices(model: nn.Module) -> list[str]:
+    """Names of a latent-grid model's synthesis weight matrices (what `coarsen` applies to)."""
+    return [name for name, p in model.named_parameters() if name.startswith("net.") and p.dim() >= 2]
+
+
+def quantize_grid(model: nn.Module, bits: int = 8, bias_bits: int = 16, per_row: bool = True,
+                  coarsen: float = 1.0) -> tuple[dict[str, np.ndarray], dict]:
     """quantize_state for a fitted latent-grid model (nn/latentgrid.py).
 
     Latents are already integers: stored with scale 1.0 as int8 (int16 if any exceeds 127).
-    Synthesis weights get per-row scales (or one per tensor) at `bits`; biases one at `bias_bits`.
+    Synthesis weights get per-row scales (or one per tensor) at `bits`, times `coarsen`; biases one at `bias_bits`.
     An entropy model (format 1.3) is stored as nn/arm.to_integers makes it: power-of-two scales.
     """
     latents = model.get_parameter("latents").detach()
@@ -116,7 +127,8 @@ def quantize_grid(model: nn.Module, bits: int = 8, bias_bits: int = 16, per_row:
     plan = {"latents": LATENT_BITS if peak <= qmax(LATENT_BITS) else 16}
     plan.update({name: bits if p.dim() >= 2 else bias_bits for name, p in model.named_parameters()
                  if name != "latents" and not name.startswith("arm.")})
-    tensors, quant = quantize_state(model, plan, per_row, integers=frozenset({"latents"}))
+    tensors, quant = quantize_state(model, plan, per_row, integers=frozenset({"latents"}),
+                                    coarsen=dict.fromkeys(synthesis_matrices(model), coarsen))
     if hasattr(model, "arm"):
         arm_tensors, arm_entries = to_integers(model.arm)
         tensors.update(arm_tensors)

@@ -31,6 +31,7 @@ from ..nn.latentgrid import MAX_LEVELS, LatentGridSPDER, default_levels
 from ..signal import Signal
 from ..train.rdfit import T_END, T_START, RDFitOptions, fit_rd
 from .bpp import Progress, pack_model
+from .netstep import choose_coarsening
 from .plan import RateOptions, grid_arch, latent_lr, plan_for
 
 DEFAULT_QUALITY = 75.0
@@ -183,10 +184,11 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
                         noise_fraction=NOISE_FRACTION, temperature=TEMPERATURE)
     report = None if progress is None else (lambda s, n, loss, t: progress("fit", s, n, loss, t))
     result = fit_rd(model, coords, values, opts, report)
-    model = model.cpu()
     phase("pack")(0, 1, result.mse)
-    data = pack_model(signal, model, plan, result.steps, None, values=value_header, quality=quality, seed=config.seed,
-                      preset=config.preset)
+    coarsen, _ = choose_coarsening(model, coords, values, lam, plan)
+    model = model.cpu()
+    data = pack_model(signal, model, plan, result.steps, None, values=value_header, coarsen=coarsen, quality=quality,
+                      seed=config.seed, preset=config.preset)
     phase("pack")(1, 1, result.mse)
     notices = list(result.notices)
     if result.steps < plan.steps:
