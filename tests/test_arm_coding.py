@@ -254,25 +254,44 @@ def _random_levels(seed: int, shapes) -> list[np.ndarray]:
     return [np.where(rng.random(s) < 0.5, rng.integers(-20, 21, s), 0) for s in shapes]
 
 
+@pytest.mark.parametrize("passes", [2, 3])
 @pytest.mark.parametrize(("h", "w", "levels"), [(9, 11, 3), (1, 7, 3), (8, 8, 4)])
-def test_contexts_equal_the_torch_twin(h, w, levels):
+def test_contexts_equal_the_torch_twin(h, w, levels, passes):
+    """Training's contexts (nn/arm.py) equal the decoder's, pass by pass: the checkerboard (formats 1.3 to 1.7) and
+    format 1.8's three passes (the second reads its four diagonal neighbours)."""
     import torch
 
     from inrcodec.nn.arm import level_contexts
 
     shapes = geometry.level_shapes(h, w, levels)
     grids = _random_levels(h * w, shapes)
-    twin = level_contexts([torch.from_numpy(g.astype(np.float64)) for g in grids])
-    for lv, (ctx, second) in enumerate(twin):
-        ctx, second = ctx.numpy(), second.numpy()
+    twin = level_contexts([torch.from_numpy(g.astype(np.float64)) for g in grids], passes=passes)
+    for lv, (ctx, later) in enumerate(twin):
+        ctx, later = ctx.numpy(), later.numpy()
         hh, ww = shapes[lv]
         coarse = armmodel.coarse_context(grids[lv + 1] if lv + 1 < levels else None, hh, ww)
-        anchors = armmodel.anchor_mask(hh, ww)
-        np.testing.assert_array_equal(second, ~anchors.reshape(-1))
-        for pass_, where in ((0, anchors), (1, ~anchors)):
-            held = None if pass_ == 0 else np.where(anchors, grids[lv], 0)
-            mine = armmodel.pass_context(coarse, held, where, pass_)
+        masks = armmodel.pass_masks(hh, ww, passes)
+        assert len(masks) == passes and np.array_equal(sum(m.astype(int) for m in masks), np.ones((hh, ww), int))
+        np.testing.assert_array_equal(later, ~masks[0].reshape(-1))
+        done = np.zeros((hh, ww), dtype=bool)
+        for pass_, where in enumerate(masks):
+            held = None if pass_ == 0 else np.where(done, grids[lv], 0)
+            mine = armmodel.pass_context(coarse, held, where, pass_, offsets=armmodel.same_offsets(passes, pass_))
             np.testing.assert_array_equal(mine, ctx[where.reshape(-1)], err_msg=f"level {lv} pass {pass_}")
+            assert (mine[:, 13] == pass_).all()
+            done |= where
+
+
+def test_three_passes_read_only_latents_of_earlier_passes():
+    """Format 1.8's order is causal: every same-level neighbour a pass reads (inside the grid) was coded before it."""
+    h, w = 7, 9
+    masks = armmodel.pass_masks(h, w, 3)
+    order = sum(k * m.astype(int) for k, m in enumerate(masks))
+    for pass_, where in enumerate(masks):
+        for i, j in zip(*np.nonzero(where), strict=True):
+            for di, dj in armmodel.same_offsets(3, pass_) if pass_ else ():
+                if 0 <= i + di < h and 0 <= j + dj < w:
+                    assert order[i + di, j + dj] < pass_, (pass_, i, j, di, dj)
 
 
 @pytest.mark.parametrize("frames", [None, 5])

@@ -215,13 +215,14 @@ def test_rc_stream_mutations_behind_a_valid_crc(base, patch, pos, cut):
     decode_path(GEN.assemble(base.stored_header, bytes(payload), minor=base.minor))
 
 
-def test_bases_cover_formats_1_1_1_3_1_5_and_1_6():
+def test_bases_cover_formats_1_1_1_3_1_5_1_6_and_1_8():
     assert {b.name for b in BASES if b.rc} == set(GEN.GRID_BASES) | set(GEN.ARM_BASES)
-    assert {b.name for b in BASES if b.minor in (3, 5, 6)} == set(GEN.ARM_BASES)
+    assert {b.name for b in BASES if b.minor in (3, 5, 6, 8)} == set(GEN.ARM_BASES)
     assert {b.name for b in BASES if b.minor == 5} == {"audio-arm"}
     assert {b.name for b in BASES if b.minor == 6} == {"video-arm"}
+    assert {b.name for b in BASES if b.minor == 8} == {"image-arm-3pass"}
     own = {"audio": 5, "video": 6, "image": 3}
-    assert all(b.minor == (own[b.header["modality"]] if b.name in GEN.ARM_BASES else 1)
+    assert all(b.minor == (8 if "arm_passes" in b.header["arch"] else own[b.header["modality"]] if b.name in GEN.ARM_BASES else 1)
                and compact.is_compressed_header(b.stored_header) for b in BASES if b.rc)
 
 

@@ -1,4 +1,4 @@
-"""Byte-exact golden files for .spdr 1.0 to 1.7: the writer must reproduce them and the reader must read them.
+"""Byte-exact golden files for .spdr 1.0 to 1.8: the writer must reproduce them and the reader must read them.
 
 Set SPDR_REGENERATE_GOLDEN=1 to rewrite tests/data/golden_v1*.spdr after an intended
 format change.
@@ -30,9 +30,10 @@ make_golden = _golden_module()
 
 @pytest.mark.parametrize(("build", "path"), [("build_golden", "GOLDEN_PATH"), ("build_golden_v1_1", "GOLDEN_V1_1_PATH"),
                                               ("build_golden_v1_2", "GOLDEN_V1_2_PATH"), ("build_golden_v1_3", "GOLDEN_V1_3_PATH"),
-                                              ("build_golden_v1_5", "GOLDEN_V1_5_PATH"), ("build_golden_v1_6", "GOLDEN_V1_6_PATH")])
+                                              ("build_golden_v1_5", "GOLDEN_V1_5_PATH"), ("build_golden_v1_6", "GOLDEN_V1_6_PATH"),
+                                              ("build_golden_v1_8", "GOLDEN_V1_8_PATH")])
 def test_writer_reproduces_golden_bytes(build, path):
-    """Formats 1.0 to 1.3, 1.5 and 1.6: the writer's bytes equal the committed golden file's."""
+    """Formats 1.0 to 1.3, 1.5, 1.6 and 1.8: the writer's bytes equal the committed golden file's."""
     data, golden = pack(*getattr(make_golden, build)()), getattr(make_golden, path)
     if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
         golden.write_bytes(data)
@@ -322,3 +323,45 @@ def test_golden_v1_7_marked_as_an_older_minor_is_refused():
         data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
         with pytest.raises(HeaderInvalid, match="on an image needs format 1.7"):
             unpack_segmented(bytes(data))
+
+
+# --- format 1.8: an image's latents in three passes a level -------------------------------------------------
+
+def test_reader_reads_golden_v1_8_file_in_three_passes_a_level():
+    from inrcodec.format import armmodel, latentcoding
+
+    data, _, tensors, header, _ = read_back("build_golden_v1_8", "GOLDEN_V1_8_PATH", 8)
+    assert header["arch"]["arm_passes"] == 3 and header["quant"]["coding"] == "arm"
+    assert data != make_golden.GOLDEN_V1_3_PATH.read_bytes()  # the same integers, another coding order
+    arm = armmodel.IntegerArm.from_tensors(tensors, 1)
+    grids = latentcoding._levels(header, tensors["latents"].astype(np.int64))
+    seen = []
+    latentcoding._walk(header, arm, grids, 7, lambda plane, where, mean, scale: seen.append((int(where.sum()), len(set(mean)))))
+    # levels 2 x 2, 3 x 3, 6 x 5 (coarsest first), each in three passes: even-even, odd-odd, the rest
+    assert [n for n, _ in seen] == [1, 1, 2, 4, 1, 4, 9, 6, 15]
+    assert max(m for _, m in seen) > 4
+
+
+def test_golden_v1_8_decodes_to_the_1_3_pixels_at_one_and_two_times():
+    import hashlib
+
+    from inrcodec import decode
+
+    data = make_golden.GOLDEN_V1_8_PATH.read_bytes()
+    pixels = decode(data)
+    np.testing.assert_array_equal(pixels[..., 0], np.array(make_golden.V1_3_PIXELS, dtype=np.uint8))
+    x2 = decode(data, scale=2, resample="network")
+    assert hashlib.sha256(np.ascontiguousarray(x2).tobytes()).hexdigest() == make_golden.V1_3_X2_SHA256
+
+
+def test_golden_v1_8_marked_as_an_older_minor_is_refused():
+    import struct
+    import zlib
+
+    from inrcodec.errors import HeaderInvalid
+
+    data = bytearray(make_golden.GOLDEN_V1_8_PATH.read_bytes())
+    data[10] = 7
+    data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+    with pytest.raises(HeaderInvalid, match="needs format 1.8"):
+        unpack(bytes(data))

@@ -104,9 +104,24 @@ class IntegerArm:
         return mean, dyadic_scale(v)
 
 
-def anchor_mask(h: int, w: int) -> np.ndarray:
-    """True at the pass-0 positions of an h x w level: row + column even."""
-    return (np.add.outer(np.arange(h), np.arange(w)) % 2) == 0
+DIRECT = ((-1, 0), (0, -1), (0, 1), (1, 0))  # up, left, right, down
+DIAGONAL = ((-1, -1), (-1, 1), (1, -1), (1, 1))  # up-left, up-right, down-left, down-right (format 1.8's second pass)
+
+
+def pass_masks(h: int, w: int, passes: int = 2) -> list[np.ndarray]:
+    """The positions each pass of an h x w level codes, in order. 2 passes (formats 1.3 to 1.7), the checkerboard:
+    row + column even, then the rest. 3 passes (format 1.8): row and column even, then row and column odd, then
+    the rest."""
+    i, j = np.arange(h)[:, None], np.arange(w)[None, :]
+    if passes == 2:
+        anchors = np.broadcast_to((i + j) % 2 == 0, (h, w))
+        return [anchors, ~anchors]
+    return [np.broadcast_to(m, (h, w)) for m in ((i % 2 == 0) & (j % 2 == 0), (i % 2 == 1) & (j % 2 == 1), (i + j) % 2 == 1)]
+
+
+def same_offsets(passes: int, pass_: int) -> tuple[tuple[int, int], ...]:
+    """The same-level neighbours pass `pass_` reads: the diagonal ones in the second of 3 passes, else the direct ones."""
+    return DIAGONAL if passes == 3 and pass_ == 1 else DIRECT
 
 
 def _neighbourhood(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -126,11 +141,12 @@ def coarse_context(parent: np.ndarray | None, h: int, w: int) -> np.ndarray:
     return _neighbourhood(parent, np.arange(h) // 2, np.arange(w) // 2)
 
 
-def same_context(anchors: np.ndarray) -> np.ndarray:
-    """(h, w, 4): up, left, right, down neighbours of a level holding only its pass-0 latents (zero elsewhere)."""
-    h, w = anchors.shape
-    p = np.pad(anchors.astype(np.int64), 1)
-    return np.stack([p[0:h, 1 : w + 1], p[1 : h + 1, 0:w], p[1 : h + 1, 2 : w + 2], p[2 : h + 2, 1 : w + 1]], axis=-1)
+def same_context(held: np.ndarray, offsets: tuple[tuple[int, int], ...] = DIRECT) -> np.ndarray:
+    """(h, w, 4): the neighbours at `offsets` of each latent of a level holding only its decoded latents (zero
+    elsewhere and outside the grid)."""
+    h, w = held.shape
+    p = np.pad(held.astype(np.int64), 1)
+    return np.stack([p[1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di, dj in offsets], axis=-1)
 
 
 def previous_context(previous: np.ndarray | None, h: int, w: int) -> np.ndarray:
@@ -140,12 +156,13 @@ def previous_context(previous: np.ndarray | None, h: int, w: int) -> np.ndarray:
     return _neighbourhood(previous, np.arange(h), np.arange(w))
 
 
-def pass_context(coarse: np.ndarray, anchors: np.ndarray | None, mask: np.ndarray, pass_: int,
-                 previous: np.ndarray | None = None) -> np.ndarray:
-    """(N, CONTEXT) contexts of the latents of one pass, in row-major order of `mask`; (N, VIDEO_CONTEXT) with the
-    previous plane's context `previous` (h, w, 9)."""
+def pass_context(coarse: np.ndarray, held: np.ndarray | None, mask: np.ndarray, pass_: int,
+                 previous: np.ndarray | None = None, offsets: tuple[tuple[int, int], ...] = DIRECT) -> np.ndarray:
+    """(N, CONTEXT) contexts of the latents of one pass, in row-major order of `mask`: `held` is the level with its
+    earlier passes' latents (None in the first pass), read at `offsets`; (N, VIDEO_CONTEXT) with the previous
+    plane's context `previous` (h, w, 9)."""
     n = int(mask.sum())
-    same = np.zeros((n, 4), dtype=np.int64) if anchors is None else same_context(anchors)[mask]
+    same = np.zeros((n, 4), dtype=np.int64) if held is None else same_context(held, offsets)[mask]
     flag = np.full((n, 1), pass_, dtype=np.int64)
     parts = [coarse[mask], same, flag] + ([] if previous is None else [previous[mask]])
     return np.concatenate(parts, axis=1)

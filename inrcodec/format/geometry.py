@@ -12,7 +12,8 @@ import numpy as np
 
 MLP_ACTIVATIONS = ("spder", "siren", "relu", "relu-pe", "relu-ffn")
 MLP_EXTRAS = {"pe_frequencies", "ffn_features", "ffn_sigma"}
-GRID_EXTRAS = {"grid_levels", "grid_frames", "grid_height", "grid_width", "grid_interp", "grid_stencil", "arm_width", "arm_depth"}
+GRID_EXTRAS = {"grid_levels", "grid_frames", "grid_height", "grid_width", "grid_interp", "grid_stencil", "arm_width", "arm_depth",
+               "arm_passes"}
 ARM_CONTEXT = 14  # format/armmodel.CONTEXT: inputs of the entropy model
 ARM_VIDEO_CONTEXT = 23  # format/armmodel.VIDEO_CONTEXT: and the previous plane's 3x3 on video (format 1.6)
 

@@ -73,6 +73,7 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "grid_stencil": ("int", 0, 2),  # finest levels also sampled one cell around (format 1.3); needs arm_width
     "arm_width": ("int", 1, 64),  # the latents' entropy model (format 1.3, format/armmodel.py)
     "arm_depth": ("int", 0, 3),
+    "arm_passes": ("int", 3, 3),  # format 1.8 (images): the entropy model's three-pass order; absent: the checkerboard
 }
 
 
@@ -259,6 +260,10 @@ def _entropy_model(arch: dict, quant: dict) -> None:
         raise HeaderInvalid("header field 'arch.arm_width' needs 'arch.grid_levels'")
     if "grid_stencil" in arch and not arm:
         raise HeaderInvalid("header field 'arch.grid_stencil' needs 'arch.arm_width' (format 1.3)")
+    if "arm_passes" in arch and not arm:
+        raise HeaderInvalid("header field 'arch.arm_passes' needs 'arch.arm_width' (format 1.8)")
+    if "arm_passes" in arch and (int(arch["in_features"]) != 2 or "grid_frames" in arch):
+        raise _fail("arch.arm_passes", "belongs to a latent grid on an image (format 1.8)", arch["arm_passes"])
     if bool(arm) != (quant.get("coding") == "arm"):
         raise HeaderInvalid("header field 'quant.coding' 'arm' and 'arch.arm_width' go together")
 

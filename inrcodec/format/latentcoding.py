@@ -102,21 +102,24 @@ def _walk(header: dict, arm: armmodel.IntegerArm, grids: list[np.ndarray], mask:
     plane k - 1 of its own level (both decoded before it)."""
     bits = header["quant"]["tensors"]["latents"]["bits"]
     video = "grid_frames" in header["arch"]  # the previous plane is context too (format 1.6)
+    passes = int(header["arch"].get("arm_passes", 2))  # 3: format 1.8's order
     planes = [g.reshape(-1, *g.shape[-2:]) for g in grids]  # views: filling a plane fills its grid
     for lv in reversed(range(len(planes))):
         if not mask >> lv & 1:
             continue
         _, h, w = planes[lv].shape
-        anchors = armmodel.anchor_mask(h, w)
+        masks = armmodel.pass_masks(h, w, passes)
         for k, plane in enumerate(planes[lv]):
             coarse = armmodel.coarse_context(planes[lv + 1][k // 2] if lv + 1 < len(planes) else None, h, w)
             previous = armmodel.previous_context(planes[lv][k - 1] if k else None, h, w) if video else None
-            for pass_, where in ((0, anchors), (1, ~anchors)):
-                if not where.any():
-                    continue
-                held = None if pass_ == 0 else np.where(anchors, plane, 0)
-                mean, scale = arm.parameters(armmodel.pass_context(coarse, held, where, pass_, previous), lv, _limit(bits))
-                code(plane, where, mean, scale)
+            done = np.zeros((h, w), dtype=bool)
+            for pass_, where in enumerate(masks):
+                if where.any():
+                    held = None if pass_ == 0 else np.where(done, plane, 0)
+                    context = armmodel.pass_context(coarse, held, where, pass_, previous, armmodel.same_offsets(passes, pass_))
+                    mean, scale = arm.parameters(context, lv, _limit(bits))
+                    code(plane, where, mean, scale)
+                done |= where
 
 
 def encode_payload(header: dict, tensors: dict[str, np.ndarray]) -> bytes:

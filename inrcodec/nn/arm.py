@@ -45,8 +45,13 @@ def laplace_bits(y: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> to
     return -torch.log2(p)
 
 
-def level_contexts(levels: list[torch.Tensor], video: bool = False) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per level (finest first): (contexts (n, CONTEXT), pass (n,) bool: True in pass 1), row-major.
+def level_contexts(levels: list[torch.Tensor], video: bool = False, passes: int = 2) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per level (finest first): (contexts (n, CONTEXT), (n,) bool: True outside the first pass), row-major.
+
+    passes 2 (formats 1.3 to 1.7): the checkerboard, row + column even first, then the rest with their four direct
+    neighbours. passes 3 (format 1.8, images): row and column even first; then row and column odd, with their four
+    diagonal neighbours (all first-pass); then the rest, with their four direct neighbours (first- or second-pass).
+    The context's last integer is the pass number.
 
     A video level (t, h, w) is t planes, each with the 2-D context of an image level, its coarser level
     being plane k // 2 of the next level, and (VIDEO_CONTEXT) the 3x3 of its own previous plane (format 1.6)."""
@@ -63,18 +68,30 @@ def level_contexts(levels: list[torch.Tensor], video: bool = False) -> list[tupl
             coarse = [up[:, 2 + 2 * di : 2 + 2 * di + h, 2 + 2 * dj : 2 + 2 * dj + w] for di in (-1, 0, 1) for dj in (-1, 0, 1)]
         else:
             coarse = [grid.new_zeros(d, h, w)] * 9
-        second = ((torch.arange(h, device=grid.device)[:, None] + torch.arange(w, device=grid.device)[None, :]) % 2 == 1).expand(d, h, w)
-        held = F.pad(torch.where(second, 0.0, grid), (1, 1, 1, 1))
-        same = [held[:, 0:h, 1 : w + 1], held[:, 1 : h + 1, 0:w], held[:, 1 : h + 1, 2 : w + 2], held[:, 2 : h + 2, 1 : w + 1]]
-        same = [torch.where(second, s, 0.0) for s in same]
+        rows, cols = torch.arange(h, device=grid.device)[:, None], torch.arange(w, device=grid.device)[None, :]
+        direct = ((rows + cols) % 2 == 1).expand(d, h, w)  # the last pass: its four direct neighbours are decoded
+        # every neighbour a context reads is of an earlier pass, so the grid itself (zero-padded) serves as it is
+        padded = F.pad(grid, (1, 1, 1, 1))
+        same = [torch.where(direct, s, 0.0) for s in _neighbours(padded, h, w, ((-1, 0), (0, -1), (0, 1), (1, 0)))]
+        number = direct.to(grid.dtype)
+        if passes == 3:
+            diagonal = ((rows % 2 == 1) & (cols % 2 == 1)).expand(d, h, w)
+            corners = _neighbours(padded, h, w, ((-1, -1), (-1, 1), (1, -1), (1, 1)))
+            same = [torch.where(diagonal, c, s) for c, s in zip(corners, same, strict=True)]
+            number = torch.where(diagonal, 1.0, 2.0 * number).to(grid.dtype)
         previous = []
         if video:  # plane k - 1 of this level (zeros before the first), its 3x3 around (i, j)
             before = F.pad(F.pad(grid, (1, 1, 1, 1))[:-1], (0, 0, 0, 0, 1, 0))
             previous = [before[:, 1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di in (-1, 0, 1) for dj in (-1, 0, 1)]
-        parts = coarse + same + [second.to(grid.dtype)] + previous
+        parts = coarse + same + [number] + previous
         ctx = torch.stack(parts, dim=-1).reshape(d * h * w, len(parts))
-        out.append((ctx, second.reshape(-1)))
+        out.append((ctx, (number > 0).reshape(-1)))
     return out
+
+
+def _neighbours(padded: torch.Tensor, h: int, w: int, offsets) -> list[torch.Tensor]:
+    """The (t, h, w) planes of a zero-padded level shifted by each (di, dj) of `offsets`."""
+    return [padded[:, 1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di, dj in offsets]
 
 
 class Arm(nn.ModuleList):
@@ -82,12 +99,12 @@ class Arm(nn.ModuleList):
 
     The layers are the list's items, so the state dict names them as the file does: arm.K.weight, arm.level."""
 
-    def __init__(self, width: int, depth: int, levels: int, context: int = CONTEXT):
+    def __init__(self, width: int, depth: int, levels: int, context: int = CONTEXT, passes: int = 2):
         if context not in (CONTEXT, VIDEO_CONTEXT):
             raise ValueError(f"an ARM context has {CONTEXT} inputs, or {VIDEO_CONTEXT} on video")
         dims = [context] + [width] * depth
         super().__init__([nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True)] + [nn.Linear(dims[-1], 2)])
-        self.context = context
+        self.context, self.passes = context, passes
         with torch.no_grad():  # start as "zero mean, scale 1" so the first steps' rate is sane
             self[-1].weight.mul_(0.1)
             self[-1].bias.zero_()
@@ -100,7 +117,7 @@ class Arm(nn.ModuleList):
         """Estimated bits of the (integer-valued or soft-rounded) latent grids, finest first."""
         total = levels[0].new_zeros(())
         rate = _fused_level_bits() if fusing() and torch.is_grad_enabled() else _level_bits
-        for lv, (ctx, _) in enumerate(level_contexts(levels, self.context == VIDEO_CONTEXT)):
+        for lv, (ctx, _) in enumerate(level_contexts(levels, self.context == VIDEO_CONTEXT, self.passes)):
             if coded is not None and not coded[lv]:
                 continue
             total = total + rate(self, ctx, levels[lv].reshape(-1), self.level[lv])

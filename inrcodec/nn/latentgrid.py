@@ -87,7 +87,7 @@ class LatentGridSPDER(nn.Module):
         layers.append(nn.Linear(width, int(arch["out_features"])))
         self.net = nn.Sequential(*layers)
         if "arm_width" in arch:  # format 1.3: the latents' entropy model travels with the network
-            self.arm = Arm(int(arch["arm_width"]), int(arch["arm_depth"]), levels, arm_context(arch))
+            self.arm = Arm(int(arch["arm_width"]), int(arch["arm_depth"]), levels, arm_context(arch), int(arch.get("arm_passes", 2)))
 
     def levels(self, latents: torch.Tensor | None = None) -> list[torch.Tensor]:
         """The latent grids as (1, 1, h, w) views of the flat tensor, (1, 1, t, h, w) on video."""

@@ -38,6 +38,8 @@ class RateOptions:
     polish_rounds: over budget, trim then retrain around the trimmed latents at most this often.
     stencil: finest levels the synthesis also samples one cell around (3x3); the quality engine uses 2
     (rate/quality.QUALITY_OPTIONS, measured there), the --bpp path none.
+    arm_passes: on images, 3 codes each latent level in three passes (format 1.8: a quarter of the latents without
+    same-level context instead of half; measured in rate/quality.py), 2 in the checkerboard's two (format 1.3).
     """
 
     qat: bool = False
@@ -46,10 +48,13 @@ class RateOptions:
     refine_lr: float = 0.5
     polish_rounds: int = 2
     stencil: int = 0  # off by default: +0.55 dB on coffee at 1.6 bpp, but 14 dB at 3 bpp on a 40x30 photo (test_ratecontrol)
+    arm_passes: int = 3  # images: the entropy model codes a level in 3 passes (format 1.8; 2, the checkerboard, is 1.3's)
 
     def __post_init__(self) -> None:
         if self.grid_interp not in (1, 3):
             raise ValueError("grid_interp must be 1 (bilinear) or 3 (bicubic)")
+        if self.arm_passes not in (2, 3):
+            raise ValueError("arm_passes must be 2 (the checkerboard) or 3")
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,9 @@ def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: s
     arch = make_arch("spder", in_features, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
                      grid_levels=plan.levels, grid_height=height, grid_width=width,
                      grid_interp=None if options.grid_interp == 1 else options.grid_interp)
-    arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None, grid_frames=frames)
+    passes = options.arm_passes if in_features == 2 and options.arm_passes != 2 else None  # images only (format 1.8)
+    arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None, grid_frames=frames,
+                arm_passes=passes)
     return {k: v for k, v in arch.items() if v is not None}
 
 

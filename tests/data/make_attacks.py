@@ -114,8 +114,8 @@ def base(name: str):
 ONE_PER_MODALITY = ("image-gray", "audio", "video")
 GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
 # format 1.3: latents under the file's entropy model; audio-arm is format 1.5, the same on one row of the time axis;
-# video-arm is format 1.6, a (t, y, x) pyramid coded plane by plane
-ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm")
+# video-arm is format 1.6, a (t, y, x) pyramid coded plane by plane; image-arm-3pass is format 1.8, three passes a level
+ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm", "image-arm-3pass")
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -287,6 +287,14 @@ def _image_arm_rgb16_masked():
     """Format 1.3: 16-bit latents, levels 1 and 3 of four masked off (all zero), an ARM 14 -> 4 -> 4 -> 2."""
     return _arm_grid({"height": 12, "width": 10, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 4, 6, 1, 9, 4, 2,
                      latent_bits=16, masked=(1, 3))
+
+
+@base("image-arm-3pass")
+def _image_arm_3pass():
+    """Format 1.8: an RGB image's four levels coded in three passes a level (arch.arm_passes 3), an ARM 14 -> 5 -> 2."""
+    header, tensors = _arm_grid({"height": 11, "width": 13, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 4, 6, 1, 13, 5, 1)
+    header["arch"]["arm_passes"] = 3
+    return header, tensors
 
 
 @base("audio-arm")
@@ -985,6 +993,23 @@ def arm_fields(b: Base) -> Iterator[Case]:
     for minor in (0, 1, 2):
         raw = b.stored_header if minor else canonical_json(b.header)
         yield Case(f"coding-arm-in-a-1.{minor}-file", assemble(raw, b.payload, minor=minor), "HeaderInvalid")
+
+
+@attack(bases=("image-arm-3pass",))
+def arm_passes_fields(b: Base) -> Iterator[Case]:
+    """arch.arm_passes (format 1.8): out of range or of the wrong type, without an entropy model, on audio or video,
+    marked as an older minor."""
+    for value in (0, 2, 4, "3", 3.0, True, None):
+        label = json.dumps(value).strip('"')
+        yield Case(f"arch-arm-passes-{label}", _arm_file(b, changed(b, "arch.arm_passes", value)), "HeaderInvalid")
+    yield Case("arm-passes-without-arm-width", _arm_file(b, _without_arm_fields(b)), "HeaderInvalid")
+    for minor in (3, 6, 7):
+        yield Case(f"arm-passes-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
+    for other in ("audio-arm", "video-arm"):
+        header = copy.deepcopy(BASES[other]()[0])
+        header["arch"]["arm_passes"] = 3
+        yield Case(f"arch-arm-passes-on-{other.split('-')[0]}", assemble(compact.compress_header(canonical_json(header)), b.payload,
+                                                                          minor=8), "HeaderInvalid")
 
 
 @attack(bases=("audio-arm",))
