@@ -55,3 +55,20 @@ def test_higher_quality_never_gives_a_smaller_worse_file(tmp_path):
     assert high.bytes > low.bytes
     assert high.psnr_db > low.psnr_db
     assert low.header["quant"]["coding"] == high.header["quant"]["coding"] == "arm"
+
+
+def test_photos_get_their_own_synthesis_cap():
+    assert q.synthesis_cap("image") == q.IMAGE_SYNTHESIS
+    assert q.synthesis_cap("audio") == q.synthesis_cap("video") == q.MAX_SYNTHESIS
+
+
+def test_the_encoder_writes_the_capped_synthesis(tmp_path, monkeypatch):
+    """The cap reaches the file: a cap below the rate plan's own width is the width written; a cap above it leaves
+    the plan's width."""
+    px = smooth_pixels(48, 64, 3, seed=4).astype(np.uint8)
+    monkeypatch.setattr(q, "IMAGE_SYNTHESIS", (4, 0))
+    capped = inrcodec.encode(px, tmp_path / "a.spdr", quality=20, steps=30, device="cpu")
+    assert (capped.header["arch"]["width"], capped.header["arch"]["depth"]) == (4, 0)
+    monkeypatch.setattr(q, "IMAGE_SYNTHESIS", (64, 1))
+    planned = inrcodec.encode(px, tmp_path / "b.spdr", quality=20, steps=30, device="cpu")
+    assert 4 < planned.header["arch"]["width"] < 64

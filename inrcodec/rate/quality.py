@@ -5,7 +5,7 @@ Why a quality scale and not a size: a user asks for "this good", and one fit at 
 search over sizes, no trimming. Q runs from 0 (smallest file) to 100 (best); lambda falls
 log-linearly with Q (quality_lambda), so a higher Q never makes a smaller, worse file on the same
 photo except by the noise of training. The network grows with the rate Q is expected to give
-(rate/plan.py PLANS) up to MAX_SYNTHESIS, the steps come from the preset, `--time` bounds the whole
+(rate/plan.py PLANS) up to IMAGE_SYNTHESIS (photos) or MAX_SYNTHESIS, the steps come from the preset, `--time` bounds the whole
 encode (tail_seconds keeps room for packing and measuring).
 
 The file is format 1.3 (latents coded under the fitted entropy model, format/latentcoding.py);
@@ -49,6 +49,14 @@ LAMBDA_AT_0, LAMBDA_AT_100 = 0.1, 2e-4
 # steps (benchmarks/engine_probe.py --width W --depth D): 48x2 33.19 dB at 2.166 bpp, 253 ms a step;
 # 24x1 32.99 dB at 2.013 bpp, 140 ms (0.3 dB nearer JPEG at equal bytes); 16x1 33.37 dB at 2.265 bpp, 116 ms.
 MAX_SYNTHESIS = (24, 1)
+# Photos get a smaller synthesis than audio and video: it is stored in the file, and with the 3-pass entropy model
+# (format 1.8) a 16x1 network gave as good or better files than 24x1 at every quality but one. On the tuning photos
+# at 512 px, fast preset, the synthesis step chosen (`python benchmarks/engine_probe.py --photo P --quality Q --width W
+# --depth 1 --lrnet 2e-2 --stencil 2 --steps 500 --lr 0.1 --noise 0.95 --netstep 1`; decoded PSNR minus WebP's best at
+# no more bytes, 16x1 / 24x1): coffee Q10 +0.11 / -1.40 dB (2 passes), Q30 -0.72 / -0.93, Q50 -0.76 / -0.69, Q75
+# -0.72 / -1.26; astronaut Q10 -2.96 / -3.06 (2 passes), Q30 -3.22 / -3.89, Q50 -3.75 / -3.40, Q75 -3.57 / -3.87.
+# A 16x1 step is also 10-20 % faster. Audio and video were not measured and keep MAX_SYNTHESIS.
+IMAGE_SYNTHESIS = (16, 1)
 # The two finest latent levels are also sampled one cell around (a 3x3 stencil, format 1.3
 # grid_stencil 2): on both tuning photos at lambda 9.5e-4, 500 steps, 24x1 (benchmarks/engine_probe.py
 # --stencil S, decoded PSNR / bytes / JPEG's PSNR at no more bytes): coffee S0 33.23 dB / 42209 B /
@@ -95,6 +103,11 @@ AUDIO_COARSEST = 4  # samples per cell of the coarsest audio level, about: 15 le
 # frames of carphone measured (200 steps in 35-47 s, benchmarks/video_probe.py), so the grid is chosen only with room.
 GRID_STEP_SECONDS_PER_SAMPLE = {"audio": 1.5e-6, "video": 1.5e-6}
 MIN_GRID_STEPS = 100
+
+
+def synthesis_cap(modality: str) -> tuple[int, int]:
+    """The largest synthesis (width, depth) of a modality: IMAGE_SYNTHESIS for photos, else MAX_SYNTHESIS."""
+    return IMAGE_SYNTHESIS if modality == "image" else MAX_SYNTHESIS
 
 
 def grid_fits_in(samples: int, time_limit: float | None, modality: str = "audio") -> bool:
@@ -160,8 +173,9 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
                         "encode in segments (--segment, default 4 s)")
     plan = plan_for(expected_bpp(lam), height * frames, width, channels, config)
     levels = {"audio": audio_levels(width), "video": default_levels(height, width)}.get(kind, plan.levels)
-    plan = dataclasses.replace(plan, width=min(plan.width, MAX_SYNTHESIS[0]), levels=levels,
-                               depth=plan.depth if config.depth is not None else min(plan.depth, MAX_SYNTHESIS[1]))
+    cap = synthesis_cap(kind)
+    plan = dataclasses.replace(plan, width=min(plan.width, cap[0]), levels=levels,
+                               depth=plan.depth if config.depth is not None else min(plan.depth, cap[1]))
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     in_features = {"audio": 1, "video": 3}.get(kind, 2)
