@@ -1,14 +1,15 @@
 """The learned entropy model (ARM) of the latent grids, in torch: what training minimises as the rate.
 
 It mirrors format/armmodel.py, the integer model the file is coded with: the same contexts (3x3 of
-the coarser level, 4 same-level neighbours in the checkerboard's second pass, the pass number), the
+the coarser level, 4 same-level neighbours from earlier passes, the pass number), the
 same layers (ReLU hidden layers, outputs mean and log2 scale), the same piecewise-linear
 scale 2^floor(v) * (1 + frac(v)). Here everything is float and differentiable; `to_integers`
 rounds it to the file's integers (weights over power-of-two scales), and tests check that the
 two give the same rate to within a fraction of a percent.
 
-Why checkerboard + coarser level, not Cool-chic's raster-causal context: every pass is one batch,
-so decoding a level takes two vectorised model evaluations instead of one per latent.
+Why passes + coarser level, not Cool-chic's raster-causal context: every pass is one batch, so decoding a
+level takes two (the checkerboard, format 1.3) or three (format 1.8, images: only a quarter of the latents
+without same-level neighbours) vectorised model evaluations instead of one per latent.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..format.armmodel import ACT_BITS, CONTEXT, MAX_SHIFT, V_MAX, V_MIN, VIDEO_CONTEXT
+from ..format.armmodel import ACT_BITS, CONTEXT, DIAGONAL, DIRECT, MAX_SHIFT, V_MAX, V_MIN, VIDEO_CONTEXT
 from .fused import fusing
 
 MIN_PROB = 2.0**-24  # constriction's precision: no symbol is coded with less
@@ -72,11 +73,11 @@ def level_contexts(levels: list[torch.Tensor], video: bool = False, passes: int 
         direct = ((rows + cols) % 2 == 1).expand(d, h, w)  # the last pass: its four direct neighbours are decoded
         # every neighbour a context reads is of an earlier pass, so the grid itself (zero-padded) serves as it is
         padded = F.pad(grid, (1, 1, 1, 1))
-        same = [torch.where(direct, s, 0.0) for s in _neighbours(padded, h, w, ((-1, 0), (0, -1), (0, 1), (1, 0)))]
+        same = [torch.where(direct, s, 0.0) for s in _neighbours(padded, h, w, DIRECT)]
         number = direct.to(grid.dtype)
         if passes == 3:
             diagonal = ((rows % 2 == 1) & (cols % 2 == 1)).expand(d, h, w)
-            corners = _neighbours(padded, h, w, ((-1, -1), (-1, 1), (1, -1), (1, 1)))
+            corners = _neighbours(padded, h, w, DIAGONAL)
             same = [torch.where(diagonal, c, s) for c, s in zip(corners, same, strict=True)]
             number = torch.where(diagonal, 1.0, 2.0 * number).to(grid.dtype)
         previous = []
