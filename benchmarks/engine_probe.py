@@ -69,11 +69,12 @@ def main() -> None:
                         double_soft=bool(a.double), temperature=(a.tstart, a.tend),
                         noise_std=tuple(map(float, a.gauss.split(","))) if a.gauss else None)
     start = time.perf_counter()
-    res = fit_rd(model, grid_coords((h, w)), torch.from_numpy(data.reshape(-1, 3)), opts)
+    coords, values = grid_coords((h, w)), torch.from_numpy(data.reshape(-1, 3))
+    res = fit_rd(model, coords, values, opts)
     fit_s = time.perf_counter() - start
     steps = [1.0]
     if a.netstep:
-        coarsen, _ = choose_coarsening(model, grid_coords((h, w)), torch.from_numpy(data.reshape(-1, 3)), a.lam, plan)
+        coarsen, _ = choose_coarsening(model, coords, values, a.lam, plan)
         steps.append(coarsen)
     for coarsen in steps:
         blob = pack_model(sig, model, plan, res.steps, None, coarsen=coarsen)

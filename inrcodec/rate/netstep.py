@@ -19,11 +19,11 @@ from torch.func import functional_call
 
 from ..format.latentcoding import tensor_stream_bits
 from ..nn.latentgrid import LatentGridSPDER
-from ..nn.quantize import dequantize_state, quantize_grid, synthesis_matrices
+from ..nn.quantize import broadcast, dequantize_state, quantize_grid, quantize_tensor, synthesis_matrices
 from .plan import RatePlan
 
-# Step factors tried, against the 8-bit scale that covers max|w|. Measured on the tuning photos (see the
-# module's figures in benchmarks/results/netstep.md): the best lay between 2 and 8 at every quality tried.
+# Step factors tried, against the 8-bit scale that covers max|w|. On the tuning photos at 512 px (engine_probe.py
+# --netstep 1, figures in README) the choice was 1 to 8, and from the same fit it gave 2-9 % fewer bytes for 0.0-0.1 dB.
 COARSENINGS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 MAX_SAMPLES = 1 << 18  # the error of each candidate is taken on at most this many samples (an even stride)
 
@@ -38,14 +38,21 @@ def choose_coarsening(model: LatentGridSPDER, coords: torch.Tensor, values: torc
         stride = math.ceil(n / MAX_SAMPLES)
         coords, values = coords[::stride], values[::stride]
     names = synthesis_matrices(model)
+    # the synthesis as stored (biases rounded too), once; each candidate then re-quantizes only the matrices
+    stored = {k: v.to(coords.device) for k, v in dequantize_state(*quantize_grid(model, plan.net_bits, plan.bias_bits,
+                                                                                 plan.per_row)).items() if k.startswith("net.")}
+    params = dict(model.named_parameters())
     table = []
     with torch.no_grad():
         for coarsen in COARSENINGS:
-            tensors, quant = quantize_grid(model, plan.net_bits, plan.bias_bits, plan.per_row, coarsen)
-            weights = {k: v.to(coords.device) for k, v in dequantize_state(tensors, quant).items() if k.startswith("net.")}
+            bits, weights = 0, dict(stored)
+            for name in names:
+                q, s = quantize_tensor(params[name], plan.net_bits, plan.per_row, coarsen)
+                q_t = torch.from_numpy(q.astype("float32"))
+                weights[name] = (q_t * broadcast(torch.from_numpy(s), q_t)).to(coords.device)
+                bits += tensor_stream_bits(q, plan.net_bits)
             pred = functional_call(model, weights, (coords,), {"axes": axes})
             mse = float(torch.mean((pred - values) ** 2))
-            bits = sum(tensor_stream_bits(tensors[k], quant["tensors"][k]["bits"]) for k in names)
             table.append({"coarsen": coarsen, "mse": mse, "weight_bits": bits, "cost": mse + lam * bits / n})
     best = min(table, key=lambda row: row["cost"])
     return best["coarsen"], table

@@ -8,7 +8,8 @@ photo except by the noise of training. The network grows with the rate Q is expe
 (rate/plan.py PLANS) up to IMAGE_SYNTHESIS (photos) or MAX_SYNTHESIS, the steps come from the preset, `--time` bounds the whole
 encode (tail_seconds keeps room for packing and measuring).
 
-The file is format 1.3 (latents coded under the fitted entropy model, format/latentcoding.py);
+The file is format 1.8 for photos (latents coded under the fitted entropy model in three passes a level,
+format/latentcoding.py), 1.5 for audio, 1.6 for video;
 the reported PSNR is measured by decoding the written bytes, as for every encode.
 """
 
