@@ -42,7 +42,7 @@ def arguments() -> argparse.Namespace:
                                 ("lr", float, 1e-2), ("lrnet", float, 5e-3), ("noise", float, 0.8), ("soft", int, 1),
                                 ("stencil", int, 0), ("threads", int, 2), ("double", int, 0), ("gauss", str, ""),
                                 ("tstart", float, TEMPERATURE[0]), ("quality", float, -1.0), ("netstep", int, 0),
-                                ("tend", float, TEMPERATURE[1])):
+                                ("tend", float, TEMPERATURE[1]), ("passes", int, RateOptions().arm_passes)):
         ap.add_argument(f"--{name}", type=kind, default=default)
     return ap.parse_args()
 
@@ -64,7 +64,7 @@ def main() -> None:
     sig = Signal("image", data, {"height": h, "width": w, "channels": 3, "mode": "RGB", "bit_depth": 8})
     plan = RatePlan(10**9, a.width, a.depth, default_levels(h, w), a.steps, arm_width=a.arm, arm_depth=a.armdepth)
     torch.manual_seed(0)
-    model = LatentGridSPDER(grid_arch(plan, h, w, 3, "sqrt", RateOptions(stencil=a.stencil)))
+    model = LatentGridSPDER(grid_arch(plan, h, w, 3, "sqrt", RateOptions(stencil=a.stencil, arm_passes=a.passes)))
     opts = RDFitOptions(steps=a.steps, lr_latents=a.lr, lr_net=a.lrnet, lam=a.lam, noise_fraction=a.noise, soft=bool(a.soft),
                         double_soft=bool(a.double), temperature=(a.tstart, a.tend),
                         noise_std=tuple(map(float, a.gauss.split(","))) if a.gauss else None)
@@ -83,7 +83,7 @@ def main() -> None:
         out = np.clip(np.round((decoded.reshape(h, w, 3) + 1) * 127.5), 0, 255)
         psnr = 10 * np.log10(255**2 / np.mean((out - px) ** 2))
         print(f"{a.photo} {w}x{h} lam={a.lam:g} lr={a.lr:g} net={a.width}x{a.depth} arm={a.arm}x{a.armdepth} stencil={a.stencil} "
-              f"noise={a.noise:g} double={a.double} gauss={a.gauss or '-'} T={a.tstart:g}..{a.tend:g} steps={res.steps} "
+              f"passes={a.passes} noise={a.noise:g} double={a.double} gauss={a.gauss or '-'} T={a.tstart:g}..{a.tend:g} steps={res.steps} "
               f"step x{coarsen:g}: train={10 * np.log10(4 / res.mse):.2f} dB, {1000 * fit_s / res.steps:.0f} ms/step, {len(blob)} bytes "
               f"({8 * len(blob) / (h * w):.3f} bpp, estimate {res.latent_bits / 8:.0f} B of latents), decoded {psnr:.2f} dB; "
               f"at no more bytes JPEG {best_at(px, 'jpeg', len(blob)):.2f}, WebP {best_at(px, 'webp', len(blob)):.2f} dB", flush=True)

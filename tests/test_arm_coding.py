@@ -254,11 +254,12 @@ def _random_levels(seed: int, shapes) -> list[np.ndarray]:
     return [np.where(rng.random(s) < 0.5, rng.integers(-20, 21, s), 0) for s in shapes]
 
 
-@pytest.mark.parametrize("passes", [2, 3])
-@pytest.mark.parametrize(("h", "w", "levels"), [(9, 11, 3), (1, 7, 3), (8, 8, 4)])
+@pytest.mark.parametrize("passes", [2, 3, 5, 7, 9])
+@pytest.mark.parametrize(("h", "w", "levels"), [(9, 11, 3), (1, 7, 3), (8, 8, 4), (19, 13, 2)])
 def test_contexts_equal_the_torch_twin(h, w, levels, passes):
-    """Training's contexts (nn/arm.py) equal the decoder's, pass by pass: the checkerboard (formats 1.3 to 1.7) and
-    format 1.8's three passes (the second reads its four diagonal neighbours)."""
+    """Training's contexts (nn/arm.py) equal the decoder's, pass by pass: the checkerboard (formats 1.3 to 1.7),
+    format 1.8's three passes (the second reads its four diagonal neighbours) and format 1.9's 5, 7 and 9 (the same
+    rounds on coarser lattices first, reading neighbours 2, 4 or 8 away)."""
     import torch
 
     from inrcodec.nn.arm import level_contexts
@@ -282,14 +283,17 @@ def test_contexts_equal_the_torch_twin(h, w, levels, passes):
             done |= where
 
 
-def test_three_passes_read_only_latents_of_earlier_passes():
-    """Format 1.8's order is causal: every same-level neighbour a pass reads (inside the grid) was coded before it."""
-    h, w = 7, 9
-    masks = armmodel.pass_masks(h, w, 3)
+@pytest.mark.parametrize("passes", [3, 5, 7, 9])
+def test_odd_passes_read_only_latents_of_earlier_passes(passes):
+    """Format 1.8's and 1.9's orders are causal: every same-level neighbour a pass reads (inside the grid) was coded
+    before it, and every position is coded exactly once."""
+    h, w = 21, 18
+    masks = armmodel.pass_masks(h, w, passes)
+    assert len(masks) == passes and np.array_equal(sum(m.astype(int) for m in masks), np.ones((h, w), int))
     order = sum(k * m.astype(int) for k, m in enumerate(masks))
     for pass_, where in enumerate(masks):
         for i, j in zip(*np.nonzero(where), strict=True):
-            for di, dj in armmodel.same_offsets(3, pass_) if pass_ else ():
+            for di, dj in armmodel.same_offsets(passes, pass_) if pass_ else ():
                 if 0 <= i + di < h and 0 <= j + dj < w:
                     assert order[i + di, j + dj] < pass_, (pass_, i, j, di, dj)
 

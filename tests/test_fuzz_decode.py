@@ -215,14 +215,20 @@ def test_rc_stream_mutations_behind_a_valid_crc(base, patch, pos, cut):
     decode_path(GEN.assemble(base.stored_header, bytes(payload), minor=base.minor))
 
 
-def test_bases_cover_formats_1_1_1_3_1_5_1_6_and_1_8():
+def test_bases_cover_formats_1_1_1_3_1_5_1_6_1_8_and_1_9():
     assert {b.name for b in BASES if b.rc} == set(GEN.GRID_BASES) | set(GEN.ARM_BASES)
-    assert {b.name for b in BASES if b.minor in (3, 5, 6, 8)} == set(GEN.ARM_BASES)
+    assert {b.name for b in BASES if b.minor in (3, 5, 6, 8, 9)} == set(GEN.ARM_BASES)
     assert {b.name for b in BASES if b.minor == 5} == {"audio-arm"}
     assert {b.name for b in BASES if b.minor == 6} == {"video-arm"}
     assert {b.name for b in BASES if b.minor == 8} == {"image-arm-3pass"}
+    assert {b.name for b in BASES if b.minor == 9} == {"image-arm-7pass"}
     own = {"audio": 5, "video": 6, "image": 3}
-    assert all(b.minor == (8 if "arm_passes" in b.header["arch"] else own[b.header["modality"]] if b.name in GEN.ARM_BASES else 1)
+
+    def minor(b) -> int:
+        passes = b.header["arch"].get("arm_passes")
+        return (8 if passes == 3 else 9) if passes else own[b.header["modality"]] if b.name in GEN.ARM_BASES else 1
+
+    assert all(b.minor == minor(b)
                and compact.is_compressed_header(b.stored_header) for b in BASES if b.rc)
 
 

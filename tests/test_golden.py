@@ -31,9 +31,9 @@ make_golden = _golden_module()
 @pytest.mark.parametrize(("build", "path"), [("build_golden", "GOLDEN_PATH"), ("build_golden_v1_1", "GOLDEN_V1_1_PATH"),
                                               ("build_golden_v1_2", "GOLDEN_V1_2_PATH"), ("build_golden_v1_3", "GOLDEN_V1_3_PATH"),
                                               ("build_golden_v1_5", "GOLDEN_V1_5_PATH"), ("build_golden_v1_6", "GOLDEN_V1_6_PATH"),
-                                              ("build_golden_v1_8", "GOLDEN_V1_8_PATH")])
+                                              ("build_golden_v1_8", "GOLDEN_V1_8_PATH"), ("build_golden_v1_9", "GOLDEN_V1_9_PATH")])
 def test_writer_reproduces_golden_bytes(build, path):
-    """Formats 1.0 to 1.3, 1.5, 1.6 and 1.8: the writer's bytes equal the committed golden file's."""
+    """Formats 1.0 to 1.3, 1.5, 1.6, 1.8 and 1.9: the writer's bytes equal the committed golden file's."""
     data, golden = pack(*getattr(make_golden, build)()), getattr(make_golden, path)
     if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
         golden.write_bytes(data)
@@ -63,9 +63,11 @@ def marked_as(path: str, minor: int) -> bytes:
 
 
 @pytest.mark.parametrize(("path", "older", "minor"), [("GOLDEN_V1_5_PATH", 4, 5), ("GOLDEN_V1_6_PATH", 5, 6),
-                                                      ("GOLDEN_V1_8_PATH", 7, 8)])
+                                                      ("GOLDEN_V1_8_PATH", 7, 8), ("GOLDEN_V1_9_PATH", 8, 9),
+                                                      ("GOLDEN_V1_9_PATH", 7, 8)])
 def test_golden_file_marked_as_an_older_minor_is_refused(path, older, minor):
-    """1.5 (audio grid), 1.6 (video grid) and 1.8 (three passes) files relabelled one minor below are refused."""
+    """1.5 (audio grid), 1.6 (video grid), 1.8 (three passes) and 1.9 (seven passes) files relabelled one minor below
+    are refused (a 1.9 file marked 1.7 fails on 1.8's rule first)."""
     from inrcodec.errors import HeaderInvalid
 
     with pytest.raises(HeaderInvalid, match=f"needs format 1.{minor}"):
@@ -316,27 +318,34 @@ def test_golden_v1_7_marked_as_an_older_minor_is_refused():
 
 # --- format 1.8: an image's latents in three passes a level -------------------------------------------------
 
-def test_reader_reads_golden_v1_8_file_in_three_passes_a_level():
+@pytest.mark.parametrize(("build", "path", "minor", "passes", "sizes"), [
+    # levels 2 x 2, 3 x 3, 6 x 5 (coarsest first); 1.8: even-even, odd-odd, the rest
+    ("build_golden_v1_8", "GOLDEN_V1_8_PATH", 8, 3, [1, 1, 2, 4, 1, 4, 9, 6, 15]),
+    # 1.9: the same three on the lattices of stride 4 (first: multiples of 8), 2 and 1; empty passes are skipped
+    ("build_golden_v1_9", "GOLDEN_V1_9_PATH", 9, 7, [1, 1, 2, 1, 1, 2, 1, 4, 1, 1, 2, 1, 4, 6, 15])])
+def test_reader_reads_golden_file_in_its_passes(build, path, minor, passes, sizes):
+    """The 1.8 and 1.9 golden files hold the 1.3 golden's integers in another order: the walk visits each level's
+    passes with the positions pass_masks gives, and the entropy model's means vary within a pass."""
     from inrcodec.format import armmodel, latentcoding
 
-    data, _, tensors, header, _ = read_back("build_golden_v1_8", "GOLDEN_V1_8_PATH", 8)
-    assert header["arch"]["arm_passes"] == 3 and header["quant"]["coding"] == "arm"
+    data, _, tensors, header, _ = read_back(build, path, minor)
+    assert header["arch"]["arm_passes"] == passes and header["quant"]["coding"] == "arm"
     assert data != make_golden.GOLDEN_V1_3_PATH.read_bytes()  # the same integers, another coding order
     arm = armmodel.IntegerArm.from_tensors(tensors, 1)
     grids = latentcoding._levels(header, tensors["latents"].astype(np.int64))
     seen = []
     latentcoding._walk(header, arm, grids, 7, lambda plane, where, mean, scale: seen.append((int(where.sum()), len(set(mean)))))
-    # levels 2 x 2, 3 x 3, 6 x 5 (coarsest first), each in three passes: even-even, odd-odd, the rest
-    assert [n for n, _ in seen] == [1, 1, 2, 4, 1, 4, 9, 6, 15]
+    assert [n for n, _ in seen] == sizes
     assert max(m for _, m in seen) > 4
 
 
-def test_golden_v1_8_decodes_to_the_1_3_pixels_at_one_and_two_times():
+@pytest.mark.parametrize("path", ["GOLDEN_V1_8_PATH", "GOLDEN_V1_9_PATH"])
+def test_golden_v1_8_and_v1_9_decode_to_the_1_3_pixels_at_one_and_two_times(path):
     import hashlib
 
     from inrcodec import decode
 
-    data = make_golden.GOLDEN_V1_8_PATH.read_bytes()
+    data = getattr(make_golden, path).read_bytes()
     pixels = decode(data)
     np.testing.assert_array_equal(pixels[..., 0], np.array(make_golden.V1_3_PIXELS, dtype=np.uint8))
     x2 = decode(data, scale=2, resample="network")

@@ -110,7 +110,7 @@ def test_bpp_lands_within_5_percent_and_never_above(bpp, settings, tmp_path):
     size = out.stat().st_size
     assert size == result.bytes and 0.95 * budget <= size <= budget
     info = inrcodec.info(out)
-    assert info["version"] == "1.8" and info["header"]["quant"]["coding"] == "arm" and info["header"]["arch"]["arm_passes"] == 3
+    assert info["version"] == "1.9" and info["header"]["quant"]["coding"] == "arm" and info["header"]["arch"]["arm_passes"] == 7
     decoded = inrcodec.decode(out)
     assert decoded.shape == pixels.shape
     err = decoded.astype(np.float64) - pixels

@@ -108,20 +108,41 @@ DIRECT = ((-1, 0), (0, -1), (0, 1), (1, 0))  # up, left, right, down
 DIAGONAL = ((-1, -1), (-1, 1), (1, -1), (1, 1))  # up-left, up-right, down-left, down-right (format 1.8's second pass)
 
 
+MAX_PASSES = 9  # an image level in at most 9 passes (format 1.9): strides 8, 4, 2, 1
+
+
 def pass_masks(h: int, w: int, passes: int = 2) -> list[np.ndarray]:
-    """The positions each pass of an h x w level codes, in order. 2 passes (formats 1.3 to 1.7), the checkerboard:
-    row + column even, then the rest. 3 passes (format 1.8): row and column even, then row and column odd, then
-    the rest."""
+    """The positions each pass of an h x w level codes, in order.
+
+    2 passes (formats 1.3 to 1.7), the checkerboard: row + column even, then the rest. An odd number 2R + 1 of passes
+    (3: format 1.8; 5, 7, 9: format 1.9) is R rounds on ever finer lattices, stride k = 2^(R-1) down to 1: the first
+    pass codes the positions with row and column multiples of 2k; each round then codes the stride-k positions with
+    row / k and column / k both odd (their diagonal stride-k neighbours are decoded), then the remaining stride-k
+    positions (their direct stride-k neighbours are). With 3 passes: row and column even, both odd, the rest."""
     i, j = np.arange(h)[:, None], np.arange(w)[None, :]
     if passes == 2:
         anchors = np.broadcast_to((i + j) % 2 == 0, (h, w))
         return [anchors, ~anchors]
-    return [np.broadcast_to(m, (h, w)) for m in ((i % 2 == 0) & (j % 2 == 0), (i % 2 == 1) & (j % 2 == 1), (i + j) % 2 == 1)]
+    rounds = (passes - 1) // 2
+    masks = []
+    for r in reversed(range(rounds)):
+        k = 1 << r
+        on = (i % k == 0) & (j % k == 0)
+        a, b = (i // k) % 2, (j // k) % 2
+        if r == rounds - 1:
+            masks.append(on & (a == 0) & (b == 0))
+        masks += [on & (a == 1) & (b == 1), on & ((a + b) % 2 == 1)]
+    return [np.broadcast_to(m, (h, w)) for m in masks]
 
 
 def same_offsets(passes: int, pass_: int) -> tuple[tuple[int, int], ...]:
-    """The same-level neighbours pass `pass_` reads: the diagonal ones in the second of 3 passes, else the direct ones."""
-    return DIAGONAL if passes == 3 and pass_ == 1 else DIRECT
+    """The same-level neighbours pass `pass_` reads: in a round of stride k (pass_masks), the four diagonal ones k away
+    in its first pass, the four direct ones k away in its second; the checkerboard's second pass reads the direct ones
+    (a first pass reads none: its context holds zeros there)."""
+    if passes == 2 or pass_ == 0:
+        return DIRECT
+    k = 1 << ((passes - 1) // 2 - 1 - (pass_ - 1) // 2)
+    return tuple((k * di, k * dj) for di, dj in (DIAGONAL if pass_ % 2 == 1 else DIRECT))
 
 
 def _neighbourhood(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -145,8 +166,9 @@ def same_context(held: np.ndarray, offsets: tuple[tuple[int, int], ...] = DIRECT
     """(h, w, 4): the neighbours at `offsets` of each latent of a level holding only its decoded latents (zero
     elsewhere and outside the grid)."""
     h, w = held.shape
-    p = np.pad(held.astype(np.int64), 1)
-    return np.stack([p[1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di, dj in offsets], axis=-1)
+    r = max(max(abs(di), abs(dj)) for di, dj in offsets)
+    p = np.pad(held.astype(np.int64), r)
+    return np.stack([p[r + di : r + di + h, r + dj : r + dj + w] for di, dj in offsets], axis=-1)
 
 
 def previous_context(previous: np.ndarray | None, h: int, w: int) -> np.ndarray:

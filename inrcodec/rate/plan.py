@@ -38,8 +38,9 @@ class RateOptions:
     polish_rounds: over budget, trim then retrain around the trimmed latents at most this often.
     stencil: finest levels the synthesis also samples one cell around (3x3); the quality engine uses 2
     (rate/quality.QUALITY_OPTIONS, measured there), the --bpp path none.
-    arm_passes: on images, 3 codes each latent level in three passes (format 1.8: a quarter of the latents without
-    same-level context instead of half; measured in rate/quality.py), 2 in the checkerboard's two (format 1.3).
+    arm_passes: on images, the passes the entropy model codes each latent level in: 7 (format 1.9: 1.8's three passes
+    on the lattices of stride 4, 2, then 1, so a 64th of the latents lack same-level context; measured in
+    rate/quality.py), 3 (format 1.8: a quarter), 5 or 9 (1.9), or 2, the checkerboard (format 1.3: half).
     """
 
     qat: bool = False
@@ -48,13 +49,13 @@ class RateOptions:
     refine_lr: float = 0.5
     polish_rounds: int = 2
     stencil: int = 0  # off by default: +0.55 dB on coffee at 1.6 bpp, but 14 dB at 3 bpp on a 40x30 photo (test_ratecontrol)
-    arm_passes: int = 3  # images: the entropy model codes a level in 3 passes (format 1.8; 2, the checkerboard, is 1.3's)
+    arm_passes: int = 7  # images: the entropy model codes a level in 7 passes (format 1.9; 3 is 1.8's, 2 the checkerboard 1.3's)
 
     def __post_init__(self) -> None:
         if self.grid_interp not in (1, 3):
             raise ValueError("grid_interp must be 1 (bilinear) or 3 (bicubic)")
-        if self.arm_passes not in (2, 3):
-            raise ValueError("arm_passes must be 2 (the checkerboard) or 3")
+        if self.arm_passes not in (2, 3, 5, 7, 9):
+            raise ValueError("arm_passes must be 2 (the checkerboard), 3, 5, 7 or 9")
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: s
     arch = make_arch("spder", in_features, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
                      grid_levels=plan.levels, grid_height=height, grid_width=width,
                      grid_interp=None if options.grid_interp == 1 else options.grid_interp)
-    passes = options.arm_passes if in_features == 2 and options.arm_passes != 2 else None  # images only (format 1.8)
+    passes = options.arm_passes if in_features == 2 and options.arm_passes != 2 else None  # images only (formats 1.8, 1.9)
     arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None, grid_frames=frames,
                 arm_passes=passes)
     return {k: v for k, v in arch.items() if v is not None}

@@ -114,8 +114,9 @@ def base(name: str):
 ONE_PER_MODALITY = ("image-gray", "audio", "video")
 GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
 # format 1.3: latents under the file's entropy model; audio-arm is format 1.5, the same on one row of the time axis;
-# video-arm is format 1.6, a (t, y, x) pyramid coded plane by plane; image-arm-3pass is format 1.8, three passes a level
-ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm", "image-arm-3pass")
+# video-arm is format 1.6, a (t, y, x) pyramid coded plane by plane; image-arm-3pass is format 1.8, three passes a level;
+# image-arm-7pass is format 1.9, seven
+ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm", "image-arm-3pass", "image-arm-7pass")
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -294,6 +295,15 @@ def _image_arm_3pass():
     """Format 1.8: an RGB image's four levels coded in three passes a level (arch.arm_passes 3), an ARM 14 -> 5 -> 2."""
     header, tensors = _arm_grid({"height": 11, "width": 13, "channels": 3, "mode": "RGB", "bit_depth": 8}, 3, 4, 6, 1, 13, 5, 1)
     header["arch"]["arm_passes"] = 3
+    return header, tensors
+
+
+@base("image-arm-7pass")
+def _image_arm_7pass():
+    """Format 1.9: a grey image's five levels (19 x 21 finest) coded in seven passes a level (arch.arm_passes 7: rounds
+    of stride 4, 2 and 1, neighbours up to 4 away), an ARM 14 -> 6 -> 2."""
+    header, tensors = _arm_grid({"height": 19, "width": 21, "channels": 1, "mode": "L", "bit_depth": 8}, 1, 5, 6, 1, 17, 6, 1)
+    header["arch"]["arm_passes"] = 7
     return header, tensors
 
 
@@ -995,21 +1005,22 @@ def arm_fields(b: Base) -> Iterator[Case]:
         yield Case(f"coding-arm-in-a-1.{minor}-file", assemble(raw, b.payload, minor=minor), "HeaderInvalid")
 
 
-@attack(bases=("image-arm-3pass",))
+@attack(bases=("image-arm-3pass", "image-arm-7pass"))
 def arm_passes_fields(b: Base) -> Iterator[Case]:
-    """arch.arm_passes (format 1.8): out of range or of the wrong type, without an entropy model, on audio or video,
-    marked as an older minor."""
-    for value in (0, 2, 4, "3", 3.0, True, None):
+    """arch.arm_passes (formats 1.8 and 1.9): out of range, even or of the wrong type, without an entropy model, on
+    audio or video, marked as an older minor (a 1.9 count in a 1.8 file too)."""
+    for value in (0, 1, 2, 4, 6, 8, 10, 11, 99, "3", 3.0, True, None):
         label = json.dumps(value).strip('"')
         yield Case(f"arch-arm-passes-{label}", _arm_file(b, changed(b, "arch.arm_passes", value)), "HeaderInvalid")
     yield Case("arm-passes-without-arm-width", _arm_file(b, _without_arm_fields(b)), "HeaderInvalid")
-    for minor in (3, 6, 7):
+    passes = b.header["arch"]["arm_passes"]
+    for minor in (3, 6, 7) + ((8,) if passes != 3 else ()):
         yield Case(f"arm-passes-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
     for other in ("audio-arm", "video-arm"):
         header = copy.deepcopy(BASES[other]()[0])
-        header["arch"]["arm_passes"] = 3
+        header["arch"]["arm_passes"] = passes
         yield Case(f"arch-arm-passes-on-{other.split('-')[0]}", assemble(compact.compress_header(canonical_json(header)), b.payload,
-                                                                          minor=8), "HeaderInvalid")
+                                                                          minor=8 if passes == 3 else 9), "HeaderInvalid")
 
 
 @attack(bases=("audio-arm",))

@@ -244,6 +244,26 @@ def golden_v1_8_bytes() -> bytes:
     return pack(*build_golden_v1_8())
 
 
+# Format 1.9: the same integers again, coded in seven passes a level (arch.arm_passes 7, docs/format.md section 16):
+# 1.8's three passes on the lattice of stride 4 (its first pass: row and column multiples of 8), then of stride 2,
+# then 1. The same pixels as 1.3 and 1.8; another stream.
+GOLDEN_V1_9_PATH = Path(__file__).with_name("golden_v1_9.spdr")
+
+
+def build_golden_v1_9() -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the (header, tensors) pair that golden_v1_9.spdr encodes."""
+    header, tensors = build_golden_v1_3()
+    header["arch"]["arm_passes"] = 7
+    return header, tensors
+
+
+def golden_v1_9_bytes() -> bytes:
+    """The 1.9 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack
+
+    return pack(*build_golden_v1_9())
+
+
 # Format 1.4: a segmented audio file (docs/format.md section 11): the 1.2 golden file as its first segment (6
 # samples) and, as its second, the same network at half the amplitude over 4 samples. Its samples decoded at the
 # native rate are the two segments' own, one after the other.
@@ -431,12 +451,13 @@ def golden_v1_7_bytes() -> bytes:
 
 
 def main() -> None:
-    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_8.spdr."""
+    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_9.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
     for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes()),
                        (GOLDEN_V1_3_PATH, golden_v1_3_bytes()), (GOLDEN_V1_4_PATH, golden_v1_4_bytes()),
                        (GOLDEN_V1_5_PATH, golden_v1_5_bytes()), (GOLDEN_V1_6_PATH, golden_v1_6_bytes()),
-                       (GOLDEN_V1_7_PATH, golden_v1_7_bytes()), (GOLDEN_V1_8_PATH, golden_v1_8_bytes())):
+                       (GOLDEN_V1_7_PATH, golden_v1_7_bytes()), (GOLDEN_V1_8_PATH, golden_v1_8_bytes()),
+                       (GOLDEN_V1_9_PATH, golden_v1_9_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
