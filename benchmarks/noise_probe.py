@@ -1,7 +1,8 @@
-"""Share of soft-rounded noisy steps (rate/quality.NOISE_FRACTION) on audio and video, side by side in one run.
+"""Share of soft-rounded noisy steps (rate/quality.NOISE_FRACTION), and audio's entropy-model passes, side by side in one run.
 
-`python benchmarks/noise_probe.py CLIP --quality Q[,Q] --noise N[,N] [--seconds S] [--frames F] [--tstart T]`: encodes the
-first S seconds of an audio CLIP (or F frames of a video) with the fast preset at each quality and noise share, and prints
+`python benchmarks/noise_probe.py CLIP --quality Q[,Q] --noise N[,N] [--seconds S] [--frames F] [--tstart T] [--passes P[,P]]`:
+encodes the first S seconds of an audio CLIP (or F frames of a video) with the fast preset at each quality, noise share
+and (audio) number of passes a latent level is coded in (2: format 1.5's; 3, 5, 7, 9: format 1.9's), and prints
 kbit/s and SNR (audio) or PSNR (video) that the encoder measured on what the decoder renders from its file. Only for
 tuning clips.
 """
@@ -13,6 +14,7 @@ import time
 
 import inrcodec
 from inrcodec.rate import quality as quality_module
+from inrcodec.rate.plan import RateOptions
 
 
 def main() -> None:
@@ -24,21 +26,25 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=None)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--tstart", type=float, default=None, help="soft rounding's first temperature (default: quality.py's)")
+    p.add_argument("--passes", default=None, help="audio: passes a latent level (default: quality.py's AUDIO_OPTIONS)")
     a = p.parse_args()
     video = a.frames is not None
     if a.tstart is not None:
         quality_module.TEMPERATURE = (a.tstart, quality_module.TEMPERATURE[1])
     first = quality_module.TEMPERATURE[0]
-    for q in [float(v) for v in a.quality.split(",")]:
-        for noise in [float(v) for v in a.noise.split(",")]:
-            quality_module.NOISE_FRACTION = noise
-            t = time.perf_counter()
-            span = dict(frames=a.frames) if video else dict(duration=a.seconds)
-            out = inrcodec.encode(a.clip, quality=q, preset="fast", steps=a.steps, seed=0, **span)
-            seconds = time.perf_counter() - t
-            score = out.psnr_db if video else out.snr_db  # both measured on what the decoder renders from the file
-            print(f"Q{q:g} noise {noise:g} T {first:g}: {len(out.data)} B, {inrcodec.info(out.data)['kbps']:.1f} kbit/s, "
-                  f"{'PSNR' if video else 'SNR'} {score:.2f} dB, {seconds:.0f} s", flush=True)
+    passes = [None] if a.passes is None else [int(v) for v in a.passes.split(",")]
+    for q, noise, arm_passes in [(q, n, ap) for q in a.quality.split(",") for n in a.noise.split(",") for ap in passes]:
+        q, noise = float(q), float(noise)
+        quality_module.NOISE_FRACTION = noise
+        if arm_passes is not None:
+            quality_module.AUDIO_OPTIONS = RateOptions(arm_passes=arm_passes)
+        t = time.perf_counter()
+        span = dict(frames=a.frames) if video else dict(duration=a.seconds)
+        out = inrcodec.encode(a.clip, quality=q, preset="fast", steps=a.steps, seed=0, **span)
+        seconds = time.perf_counter() - t
+        score = out.psnr_db if video else out.snr_db  # both measured on what the decoder renders from the file
+        print(f"Q{q:g} noise {noise:g} T {first:g} passes {arm_passes or '-'}: {len(out.data)} B, {inrcodec.info(out.data)['kbps']:.1f} kbit/s, "
+              f"{'PSNR' if video else 'SNR'} {score:.2f} dB, {seconds:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Audio on the latent-grid engine (format 1.5): one row of latents on the time axis, coded under the file's ARM."""
+"""Audio on the latent-grid engine (format 1.5; 1.9 with its entropy model's seven passes a level): one row of latents on
+the time axis, coded under the file's ARM."""
 
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ def encoded(tone):
     return inrcodec.encode(tone[0], **FIT)
 
 
-def test_default_audio_encode_is_a_one_row_latent_grid_in_format_1_5(encoded, tone):
+def test_default_audio_encode_is_a_one_row_latent_grid_in_seven_passes_format_1_9(encoded, tone):
     _, source = tone
-    assert encoded.data[9:11] == b"\x01\x05"
+    assert encoded.data[9:11] == b"\x01\x09"
     arch, coords = encoded.header["arch"], encoded.header["coords"]
+    assert arch["arm_passes"] == 7
     assert arch["in_features"] == 1 and arch["grid_height"] == 1 and arch["grid_width"] == source.shape[0]
     assert encoded.header["quant"]["coding"] == "arm" and "grid_stencil" not in arch
     assert coords == {"convention": "timestamp", "axes": ["t"], "scale": [1.0]}
@@ -55,6 +57,17 @@ def test_twice_the_rate_with_the_network_keeps_the_native_samples(encoded):
     x2, rate = inrcodec.decode_audio(encoded.data, rate=2 * RATE, resample="network")
     assert rate == 2 * RATE and x2.shape[0] == 2 * native.shape[0]
     np.testing.assert_allclose(x2[::2], native, atol=1e-5)
+
+
+def test_the_checkerboard_option_still_writes_format_1_5(tone, monkeypatch):
+    """RateOptions(arm_passes=2) keeps format 1.5's two passes a level: the same fit, another order, another file."""
+    from inrcodec.rate import quality
+    from inrcodec.rate.plan import RateOptions
+
+    monkeypatch.setattr(quality, "AUDIO_OPTIONS", RateOptions(arm_passes=2))
+    two = inrcodec.encode(tone[0], **FIT)
+    assert two.data[9:11] == b"\x01\x05" and "arm_passes" not in two.header["arch"]
+    assert two.snr_db == pytest.approx(snr(tone[1], inrcodec.decode(two.data)), abs=1e-6)
 
 
 def test_lower_quality_gives_a_smaller_file(tone):

@@ -51,8 +51,8 @@ def test_a_long_clip_becomes_a_segmented_file_that_decodes_to_its_length(encoded
     assert encoded.data[9:11] == b"\x01\x04"
     assert [n for n, _ in encoded.header["segments"]] == [6667, 6667, 6666]
     checked = read_checked(encoded.data)
-    # the default audio engine: each segment a latent grid on the time axis (format 1.5)
-    assert checked.starts == (0, 6667, 13334) and all(s.version == "1.5" for s in checked.segments)
+    # the default audio engine: each segment a latent grid on the time axis, coded in seven passes a level (format 1.9)
+    assert checked.starts == (0, 6667, 13334) and all(s.version == "1.9" for s in checked.segments)
     out = inrcodec.decode(encoded.data)
     assert out.shape == source.shape and out.dtype == np.float32
     # the reported metrics are the whole clip's, combined from the segments: equal to measuring the decode
@@ -79,7 +79,7 @@ def test_each_segment_is_its_own_fit_of_its_own_samples(encoded, clip):
 def test_segment_zero_and_short_clips_stay_one_network(clip, tmp_path):
     path, source = clip
     one = inrcodec.encode(path, segment=0, **STEPS)
-    assert "segments" not in one.header and one.data[10] == 5
+    assert "segments" not in one.header and one.data[10] == 9  # one audio grid, seven passes a level (format 1.9)
     short = tmp_path / "short.wav"
     sf.write(short, source[:RATE], RATE, subtype="PCM_16")
     assert "segments" not in inrcodec.encode(short, **STEPS).header  # 1 s under the default 4 s segments

@@ -83,7 +83,7 @@ AUDIO_GRID_MINOR = 5  # a latent grid on audio's time axis: one row of latents, 
 VIDEO_GRID_MINOR = 6  # a (t, y, x) latent pyramid on video, grid_frames (docs/format.md section 13)
 IMAGE_BANDS_MINOR = 7  # a segment table over an image: horizontal bands of rows, each an image file (docs/format.md section 14)
 ARM_PASSES_MINOR = 8  # arch.arm_passes 3: an image's latents coded in three passes a level (docs/format.md section 15)
-ARM_ROUNDS_MINOR = 9  # arch.arm_passes 5, 7, 9: those rounds on coarser lattices first (docs/format.md section 16)
+ARM_ROUNDS_MINOR = 9  # arch.arm_passes 5, 7, 9 (or any on audio): rounds on coarser lattices first (docs/format.md section 16)
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = files.MAX_FILE_BYTES
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -173,7 +173,7 @@ def _encode(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
 def required_minor(header: dict, compact: bool = False) -> int:
     """The lowest 1.x minor version whose readers read `header` correctly (older ones refuse it, never misread)."""
     if "arm_passes" in header.get("arch", {}):
-        return ARM_PASSES_MINOR if header["arch"]["arm_passes"] == 3 else ARM_ROUNDS_MINOR
+        return ARM_PASSES_MINOR if header["arch"]["arm_passes"] == 3 and header["modality"] == "image" else ARM_ROUNDS_MINOR
     if header["modality"] == "video" and is_grid_arch(header["arch"]):
         return VIDEO_GRID_MINOR
     if header["modality"] == "audio" and is_grid_arch(header["arch"]):
@@ -251,9 +251,10 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
         raise HeaderInvalid(f"header field 'arch.grid_levels' on video needs format 1.{VIDEO_GRID_MINOR}, file says {major}.{minor}")
     if minor < ARM_PASSES_MINOR and "arm_passes" in header.get("arch", {}):
         raise HeaderInvalid(f"header field 'arch.arm_passes' needs format 1.{ARM_PASSES_MINOR}, file says {major}.{minor}")
-    if minor < ARM_ROUNDS_MINOR and header.get("arch", {}).get("arm_passes", 3) != 3:
-        raise HeaderInvalid(f"header field 'arch.arm_passes' {header['arch']['arm_passes']} needs format 1.{ARM_ROUNDS_MINOR}, "
-                            f"file says {major}.{minor}")
+    if minor < ARM_ROUNDS_MINOR and "arm_passes" in header.get("arch", {}) and (
+            header["arch"]["arm_passes"] != 3 or header["modality"] != "image"):
+        raise HeaderInvalid(f"header field 'arch.arm_passes' {header['arch']['arm_passes']} on {header['modality']} needs "
+                            f"format 1.{ARM_ROUNDS_MINOR}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
              "payload_bytes": payload_len}
     return header, data[pos:pos + payload_len], sizes

@@ -262,8 +262,8 @@ def _entropy_model(arch: dict, quant: dict) -> None:
         raise HeaderInvalid("header field 'arch.grid_stencil' needs 'arch.arm_width' (format 1.3)")
     if "arm_passes" in arch and not arm:
         raise HeaderInvalid("header field 'arch.arm_passes' needs 'arch.arm_width' (format 1.8)")
-    if "arm_passes" in arch and (int(arch["in_features"]) != 2 or "grid_frames" in arch):
-        raise _fail("arch.arm_passes", "belongs to a latent grid on an image (format 1.8)", arch["arm_passes"])
+    if "arm_passes" in arch and (int(arch["in_features"]) not in (1, 2) or "grid_frames" in arch):
+        raise _fail("arch.arm_passes", "belongs to a latent grid on an image (format 1.8) or audio (1.9)", arch["arm_passes"])
     if "arm_passes" in arch and arch["arm_passes"] % 2 == 0:
         raise _fail("arch.arm_passes", "must be odd: 3 (format 1.8), 5, 7 or 9 (format 1.9)", arch["arm_passes"])
     if bool(arm) != (quant.get("coding") == "arm"):

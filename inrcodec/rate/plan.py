@@ -97,7 +97,7 @@ def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: s
     arch = make_arch("spder", in_features, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
                      grid_levels=plan.levels, grid_height=height, grid_width=width,
                      grid_interp=None if options.grid_interp == 1 else options.grid_interp)
-    passes = options.arm_passes if in_features == 2 and options.arm_passes != 2 else None  # images only (formats 1.8, 1.9)
+    passes = options.arm_passes if in_features in (1, 2) and options.arm_passes != 2 else None  # not video (formats 1.8, 1.9)
     arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None, grid_frames=frames,
                 arm_passes=passes)
     return {k: v for k, v in arch.items() if v is not None}

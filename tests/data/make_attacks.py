@@ -115,8 +115,9 @@ ONE_PER_MODALITY = ("image-gray", "audio", "video")
 GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
 # format 1.3: latents under the file's entropy model; audio-arm is format 1.5, the same on one row of the time axis;
 # video-arm is format 1.6, a (t, y, x) pyramid coded plane by plane; image-arm-3pass is format 1.8, three passes a level;
-# image-arm-7pass is format 1.9, seven
-ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm", "image-arm-3pass", "image-arm-7pass")
+# image-arm-7pass and audio-arm-7pass are format 1.9, seven
+ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm", "image-arm-3pass", "image-arm-7pass",
+             "audio-arm-7pass")
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -314,6 +315,15 @@ def _audio_arm():
     header.update(modality="audio", signal={"samples": 37, "channels": 2, "sample_rate": 8000, "subtype": "PCM_16"},
                   coords={"convention": "timestamp", "axes": ["t"], "scale": [1.0]}, values={"offset": [0.0, 0.0], "scale": [0.5, 0.5]})
     header["arch"]["in_features"] = 1
+    return header, tensors
+
+
+@base("audio-arm-7pass")
+def _audio_arm_7pass():
+    """Format 1.9: audio-arm's one-row grid coded in seven passes a level (arch.arm_passes 7: on one row, multiples of 8
+    first, then of 4 and 2 reading the neighbours 4 and 2 away, then the rest; the diagonal passes are empty)."""
+    header, tensors = _audio_arm()
+    header["arch"]["arm_passes"] = 7
     return header, tensors
 
 
@@ -1005,22 +1015,23 @@ def arm_fields(b: Base) -> Iterator[Case]:
         yield Case(f"coding-arm-in-a-1.{minor}-file", assemble(raw, b.payload, minor=minor), "HeaderInvalid")
 
 
-@attack(bases=("image-arm-3pass", "image-arm-7pass"))
+@attack(bases=("image-arm-3pass", "image-arm-7pass", "audio-arm-7pass"))
 def arm_passes_fields(b: Base) -> Iterator[Case]:
     """arch.arm_passes (formats 1.8 and 1.9): out of range, even or of the wrong type, without an entropy model, on
-    audio or video, marked as an older minor (a 1.9 count in a 1.8 file too)."""
+    video, marked as an older minor (1.9's counts, and any count on audio, in a 1.8 file too)."""
     for value in (0, 1, 2, 4, 6, 8, 10, 11, 99, "3", 3.0, True, None):
         label = json.dumps(value).strip('"')
         yield Case(f"arch-arm-passes-{label}", _arm_file(b, changed(b, "arch.arm_passes", value)), "HeaderInvalid")
     yield Case("arm-passes-without-arm-width", _arm_file(b, _without_arm_fields(b)), "HeaderInvalid")
     passes = b.header["arch"]["arm_passes"]
-    for minor in (3, 6, 7) + ((8,) if passes != 3 else ()):
+    needs = 8 if passes == 3 and b.header["modality"] == "image" else 9
+    for minor in (3, 6, 7) + ((8,) if needs == 9 else ()):
         yield Case(f"arm-passes-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
-    for other in ("audio-arm", "video-arm"):
+    for other, minor in (("video-arm", needs),) + ((("audio-arm", 8),) if needs == 8 else ()):
         header = copy.deepcopy(BASES[other]()[0])
         header["arch"]["arm_passes"] = passes
         yield Case(f"arch-arm-passes-on-{other.split('-')[0]}", assemble(compact.compress_header(canonical_json(header)), b.payload,
-                                                                          minor=8 if passes == 3 else 9), "HeaderInvalid")
+                                                                          minor=minor), "HeaderInvalid")
 
 
 @attack(bases=("audio-arm",))
