@@ -28,8 +28,8 @@ from inrcodec.format.limits import read_checked
 from inrcodec.nn.coords import grid_coords
 from inrcodec.nn.latentgrid import LatentGridSPDER, default_levels
 from inrcodec.rate.bpp import pack_model
-from inrcodec.rate.plan import RateOptions, RatePlan, grid_arch
 from inrcodec.rate.netstep import choose_coarsening
+from inrcodec.rate.plan import RateOptions, RatePlan, grid_arch
 from inrcodec.rate.quality import TEMPERATURE, quality_lambda
 from inrcodec.signal import Signal
 from inrcodec.train.rdfit import RDFitOptions, fit_rd

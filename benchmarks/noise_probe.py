@@ -43,7 +43,8 @@ def main() -> None:
         out = inrcodec.encode(a.clip, quality=q, preset="fast", steps=a.steps, seed=0, **span)
         seconds = time.perf_counter() - t
         score = out.psnr_db if video else out.snr_db  # both measured on what the decoder renders from the file
-        print(f"Q{q:g} noise {noise:g} T {first:g} passes {arm_passes or '-'}: {len(out.data)} B, {inrcodec.info(out.data)['kbps']:.1f} kbit/s, "
+        kbps = inrcodec.info(out.data)["kbps"]
+        print(f"Q{q:g} noise {noise:g} T {first:g} passes {arm_passes or '-'}: {len(out.data)} B, {kbps:.1f} kbit/s, "
               f"{'PSNR' if video else 'SNR'} {score:.2f} dB, {seconds:.0f} s", flush=True)
 
 

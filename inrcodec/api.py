@@ -52,9 +52,9 @@ def encode(source: Any, output: str | os.PathLike | None = None, *, force: bool 
 
     `settings` are EncodeConfig fields (preset, steps, time_limit, bits, width, depth,
     activation, damping, lr, seed, device, bpp, quality, arch, between_weight). Images go to the latent-grid
-    engine (latents + entropy model + SPDER synthesis, format 1.3) unless arch="mlp", preset="paper" or a
+    engine (latents + entropy model + SPDER synthesis, format 1.9) unless arch="mlp", preset="paper" or a
     plain-network setting (width, bits, activation, between_weight) asks for the plain coordinate SPDER;
-    quality=Q in 0..100 (default 75) sets its rate weight; bpp=X makes the whole file land in
+    quality=Q in 0..100 (default 90 for photos, 75 for audio and video) sets its rate weight; bpp=X makes the whole file land in
     [0.95 X, X] bits per pixel, the network chosen by inrcodec.rate. start (seconds) and frames or
     duration (seconds) select a range of an audio or video file; a video whose stream ends before
     the frames its container declares is refused (MediaError) unless partial=True, which encodes

@@ -123,7 +123,7 @@ def test_bench_rd_end_to_end(tmp_path, monkeypatch):
     """Two photos (one of each set) at 48 px, two qualities, 20 steps, coarse anchor scans."""
     for codec, qs in {"jpeg": (10, 30, 50, 70, 85, 95), "webp": (10, 40, 70, 100), "avif": (10, 40, 70, 100)}.items():
         monkeypatch.setitem(_rdanchors.QUALITIES, codec, qs)
-    args = ["bench", "rd", "astronaut", "immunohistochemistry", "--size", "48", "--steps", "20", "--quality", "40,75",
+    args = ["bench", "rd", "astronaut", "immunohistochemistry", "--size", "48", "--steps", "20", "--quality", "40,90",
             "--out", str(tmp_path), "--json", "-q"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output

@@ -19,7 +19,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from ..rate.quality import DEFAULT_QUALITY
+from ..rate.quality import IMAGE_DEFAULT_QUALITY
 from . import register
 from ._core import BenchOptions, TaskOutput
 from ._data import input_name, load_pil
@@ -29,7 +29,7 @@ from ._rdreport import report
 
 TUNING = ("astronaut", "coffee")  # the photos rate control and the quality scale were tuned on
 EVALUATION = ("chelsea", "rocket", "motorcycle", "immunohistochemistry", "retina", "hubble_deep_field")
-QUALITIES = tuple(sorted({10, 30, 50, DEFAULT_QUALITY}))  # spdr --quality points (~0.3-2.2 bpp), with the default (q85 check)
+QUALITIES = tuple(sorted({10, 30, 50, 75, IMAGE_DEFAULT_QUALITY}))  # spdr --quality points (~0.1-2 bpp), with the default (q85 check)
 JPEG_CHECK_QUALITY = 85
 CPU = {"size": 512, "preset": "fast"}
 PAPER = {"size": 768, "preset": "balanced"}  # for a GPU
@@ -122,10 +122,11 @@ def _jpeg_check(jpeg: list[dict], spdr: list[dict], pixels: np.ndarray) -> dict:
     """The issue's acceptance check: the default-quality spdr file against JPEG q85, bytes and PSNR."""
     j = with_msssim(next(p for p in jpeg if p["quality"] == JPEG_CHECK_QUALITY), pixels)
     out = {"jpeg_quality": JPEG_CHECK_QUALITY, "jpeg_bytes": j["bytes"], "jpeg_psnr_db": j["psnr_db"], "jpeg_msssim": j["msssim"]}
-    d = next((p for p in spdr if p["quality"] == DEFAULT_QUALITY), None)
+    d = next((p for p in spdr if p["quality"] == IMAGE_DEFAULT_QUALITY), None)
     if d is None:
-        return {**out, "spdr_quality": DEFAULT_QUALITY, "passes": None, "note": "default quality not among the measured qualities"}
-    return {**out, "spdr_quality": DEFAULT_QUALITY, "spdr_bytes": d["bytes"], "spdr_psnr_db": d["psnr_db"], "spdr_msssim": d["msssim"],
+        return {**out, "spdr_quality": IMAGE_DEFAULT_QUALITY, "passes": None, "note": "default quality not among the measured qualities"}
+    return {**out, "spdr_quality": IMAGE_DEFAULT_QUALITY, "spdr_bytes": d["bytes"], "spdr_psnr_db": d["psnr_db"],
+            "spdr_msssim": d["msssim"],
             "smaller": d["bytes"] < j["bytes"], "psnr_not_worse": d["psnr_db"] >= j["psnr_db"],
             "passes": d["bytes"] < j["bytes"] and d["psnr_db"] >= j["psnr_db"]}
 

@@ -40,7 +40,7 @@ BITS_CHOICES = ("6", "8", "10", "12", "16", "32")
 @click.option("--bpp", type=click.FloatRange(min=0, max=64, min_open=True), default=DEFAULTS.bpp,
               help="Images: file size target in bits per pixel (header included); picks network, bits and steps.")
 @click.option("--quality", type=click.FloatRange(0, 100), default=DEFAULTS.quality,
-              help="Images: 0 (smallest file) .. 100 (best) on the latent-grid engine (default 75).")
+              help="0 (smallest file) .. 100 (best) on the latent-grid engine (default 90 for photos, 75 for audio and video).")
 @click.option("--arch", type=click.Choice(ARCHS), default=DEFAULTS.arch, show_default=True,
               help="grid: latent grids + entropy model + SPDER synthesis (images); mlp: the plain coordinate SPDER; "
                    "auto: grid for images unless --preset paper or a plain-network option (--width, --bits, --activation).")

@@ -108,7 +108,7 @@ DIRECT = ((-1, 0), (0, -1), (0, 1), (1, 0))  # up, left, right, down
 DIAGONAL = ((-1, -1), (-1, 1), (1, -1), (1, 1))  # up-left, up-right, down-left, down-right (format 1.8's second pass)
 
 
-MAX_PASSES = 9  # an image level in at most 9 passes (format 1.9): strides 8, 4, 2, 1
+MAX_PASSES = 9  # a level in at most 9 passes (format 1.9, the header's limit): rounds of stride 8, 4, 2, 1
 
 
 def pass_masks(h: int, w: int, passes: int = 2) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ import re
 from typing import Any, Literal, get_args
 
 from ..errors import HeaderInvalid
+from .armmodel import MAX_PASSES
 
 # One Literal per closed set: the type for annotations and, via get_args, the allowed values.
 Modality = Literal["image", "audio", "video"]
@@ -73,7 +74,7 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "grid_stencil": ("int", 0, 2),  # finest levels also sampled one cell around (format 1.3); needs arm_width
     "arm_width": ("int", 1, 64),  # the latents' entropy model (format 1.3, format/armmodel.py)
     "arm_depth": ("int", 0, 3),
-    "arm_passes": ("int", 3, 9),  # images: 3 (format 1.8), 5, 7 or 9 (1.9) passes a level, odd (below); absent: the checkerboard
+    "arm_passes": ("int", 3, MAX_PASSES),  # images 3 (format 1.8), 5, 7, 9 (1.9), audio any (1.9); odd (below); absent: 2
 }
 
 

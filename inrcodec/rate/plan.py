@@ -38,7 +38,7 @@ class RateOptions:
     polish_rounds: over budget, trim then retrain around the trimmed latents at most this often.
     stencil: finest levels the synthesis also samples one cell around (3x3); the quality engine uses 2
     (rate/quality.QUALITY_OPTIONS, measured there), the --bpp path none.
-    arm_passes: on images, the passes the entropy model codes each latent level in: 7 (format 1.9: 1.8's three passes
+    arm_passes: on images and audio (not video), the passes the entropy model codes each latent level in: 7 (format 1.9: 1.8's three passes
     on the lattices of stride 4, 2, then 1, so a 64th of the latents lack same-level context; measured in
     rate/quality.py), 3 (format 1.8: a quarter), 5 or 9 (1.9), or 2, the checkerboard (format 1.3: half).
     """

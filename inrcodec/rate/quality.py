@@ -35,7 +35,14 @@ from .bpp import Progress, pack_model
 from .netstep import choose_coarsening
 from .plan import RateOptions, grid_arch, latent_lr, plan_for
 
-DEFAULT_QUALITY = 75.0
+DEFAULT_QUALITY = 75.0  # audio and video
+# Photos default to a higher quality: the issue's default is a file smaller than JPEG q85's at equal or better PSNR, and
+# with format 1.9 the Q75 file of the tuning photo coffee was far under JPEG q85's bytes. Rule, set before looking: the
+# highest of Q75/80/85/90 whose `balanced` file of coffee (512 px) is at most 0.9x JPEG q85's 43104 B
+# (`python benchmarks/quality_sweep.py --photos coffee --qualities 75,80,85,90 --preset balanced --out
+# benchmarks/results/default_quality_sweep.json`): Q75 31375 B (0.73x) 35.05 dB, Q80 33583 B (0.78x) 35.42 dB, Q85
+# 35579 B (0.83x) 35.79 dB, Q90 37416 B (0.87x) 36.05 dB; JPEG q85 33.83 dB, WebP at Q90's bytes 35.54 dB.
+IMAGE_DEFAULT_QUALITY = 90.0
 TAIL_SECONDS_PER_PIXEL = 4e-6  # pack + decode after the fit: ~1.5 s at 768x512 on 2 CPU cores
 # Rate weight at the ends of the scale (MSE in [-1, 1] units per bit per pixel), set on the tuning
 # photo coffee (512x341, fast preset). With these ends, benchmarks/results/quality_sweep.json
@@ -121,6 +128,11 @@ GRID_STEP_SECONDS_PER_SAMPLE = {"audio": 1.5e-6, "video": 1.5e-6}
 MIN_GRID_STEPS = 100
 
 
+def default_quality(modality: str) -> float:
+    """--quality when none is given: IMAGE_DEFAULT_QUALITY for photos, DEFAULT_QUALITY for audio and video."""
+    return IMAGE_DEFAULT_QUALITY if modality == "image" else DEFAULT_QUALITY
+
+
 def synthesis_cap(modality: str) -> tuple[int, int]:
     """The largest synthesis (width, depth) of a modality: IMAGE_SYNTHESIS for photos, else MAX_SYNTHESIS."""
     return IMAGE_SYNTHESIS if modality == "image" else MAX_SYNTHESIS
@@ -177,7 +189,7 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     """Fit a latent-grid SPDER with its entropy model at the rate weight of config.quality; write format 1.9
     (images, and audio: one row of latents on the time axis, AUDIO_OPTIONS) or 1.6 (video: a (t, y, x) pyramid,
     VIDEO_OPTIONS)."""
-    quality = DEFAULT_QUALITY if config.quality is None else float(config.quality)
+    quality = default_quality(signal.modality) if config.quality is None else float(config.quality)
     lam = quality_lambda(quality)
     channels = signal.channels
     kind = signal.modality
