@@ -170,10 +170,15 @@ def _encode(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
     return encode_payload(header, tensors) if coding == "rc" else _zstd_safetensors(header, tensors)
 
 
+def _arm_passes_minor(header: dict) -> int:
+    """The minor an arch.arm_passes needs: 1.8 for an image's three passes, 1.9 for more, or for any on audio."""
+    return ARM_PASSES_MINOR if header["arch"]["arm_passes"] == 3 and header["modality"] == "image" else ARM_ROUNDS_MINOR
+
+
 def required_minor(header: dict, compact: bool = False) -> int:
     """The lowest 1.x minor version whose readers read `header` correctly (older ones refuse it, never misread)."""
     if "arm_passes" in header.get("arch", {}):
-        return ARM_PASSES_MINOR if header["arch"]["arm_passes"] == 3 and header["modality"] == "image" else ARM_ROUNDS_MINOR
+        return _arm_passes_minor(header)
     if header["modality"] == "video" and is_grid_arch(header["arch"]):
         return VIDEO_GRID_MINOR
     if header["modality"] == "audio" and is_grid_arch(header["arch"]):
@@ -251,8 +256,7 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
         raise HeaderInvalid(f"header field 'arch.grid_levels' on video needs format 1.{VIDEO_GRID_MINOR}, file says {major}.{minor}")
     if minor < ARM_PASSES_MINOR and "arm_passes" in header.get("arch", {}):
         raise HeaderInvalid(f"header field 'arch.arm_passes' needs format 1.{ARM_PASSES_MINOR}, file says {major}.{minor}")
-    if minor < ARM_ROUNDS_MINOR and "arm_passes" in header.get("arch", {}) and (
-            header["arch"]["arm_passes"] != 3 or header["modality"] != "image"):
+    if "arm_passes" in header.get("arch", {}) and minor < _arm_passes_minor(header):
         raise HeaderInvalid(f"header field 'arch.arm_passes' {header['arch']['arm_passes']} on {header['modality']} needs "
                             f"format 1.{ARM_ROUNDS_MINOR}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,

@@ -74,7 +74,7 @@ def level_contexts(levels: list[torch.Tensor], video: bool = False, passes: int 
             rows, cols = torch.arange(h, device=grid.device)[:, None], torch.arange(w, device=grid.device)[None, :]
             direct = ((rows + cols) % 2 == 1).expand(d, h, w)  # the second pass: its four direct neighbours are decoded
             # every neighbour a context reads is of an earlier pass, so the grid itself (zero-padded) serves as it is
-            same = [torch.where(direct, s, 0.0) for s in _neighbours(F.pad(grid, (1, 1, 1, 1)), 1, h, w, DIRECT)]
+            same = [torch.where(direct, s, 0.0) for s in _neighbours(F.pad(grid, (1, 1, 1, 1)), h, w, DIRECT)]
             number = direct.to(grid.dtype)
         else:
             same, number = _pass_neighbours(grid, passes)
@@ -88,9 +88,9 @@ def level_contexts(levels: list[torch.Tensor], video: bool = False, passes: int 
     return out
 
 
-def _neighbours(padded: torch.Tensor, pad: int, h: int, w: int, offsets) -> list[torch.Tensor]:
-    """The (t, h, w) planes of a level zero-padded by `pad` shifted by each (di, dj) of `offsets`."""
-    return [padded[:, pad + di : pad + di + h, pad + dj : pad + dj + w] for di, dj in offsets]
+def _neighbours(padded: torch.Tensor, h: int, w: int, offsets) -> list[torch.Tensor]:
+    """The (t, h, w) planes of a zero-padded level shifted by each (di, dj) of `offsets`."""
+    return [padded[:, 1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di, dj in offsets]
 
 
 def _pass_neighbours(grid: torch.Tensor, passes: int) -> tuple[list[torch.Tensor], torch.Tensor]:
