@@ -4,11 +4,12 @@ Prints one JSON line: bytes, kbit/s and the decoded file's PSNR (what `spdr enco
 Used to choose rate/quality.VIDEO_TIME_STRIDE (carphone is an evaluation clip of `spdr bench av`: say so where a
 number from here is quoted).
 
-    python benchmarks/video_probe.py carphone_pristine.mp4 12 10 2 200     # clip frames quality stride steps [batch]
+    python benchmarks/video_probe.py carphone_pristine.mp4 12 10 2 200     # clip frames quality stride steps [batch [passes]]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -23,13 +24,15 @@ MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media" / "video"
 def main() -> None:
     clip, frames, quality, stride, steps = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     batch = int(sys.argv[6]) if len(sys.argv) > 6 else quality_engine.VIDEO_BATCH
+    passes = int(sys.argv[7]) if len(sys.argv) > 7 else quality_engine.VIDEO_OPTIONS.arm_passes
     quality_engine.VIDEO_TIME_STRIDE = stride
     quality_engine.VIDEO_BATCH = batch
+    quality_engine.VIDEO_OPTIONS = dataclasses.replace(quality_engine.VIDEO_OPTIONS, arm_passes=passes)
     t0 = time.time()
     r = inrcodec.encode(MEDIA / clip, frames=frames, steps=steps, quality=quality, device="cpu")
     fps = r.header["signal"]["fps"]
     seconds = frames * fps[1] / fps[0]
-    print(json.dumps({"clip": clip, "frames": frames, "Q": quality, "stride": stride, "steps": steps, "batch": batch,
+    print(json.dumps({"clip": clip, "frames": frames, "Q": quality, "stride": stride, "steps": steps, "batch": batch, "passes": passes,
                       "bytes": r.bytes, "kbps": round(r.bytes * 8 / seconds / 1000, 1), "psnr": round(r.psnr_db, 2),
                       "s": round(time.time() - t0, 1)}), flush=True)
 

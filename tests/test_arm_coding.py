@@ -283,6 +283,54 @@ def test_contexts_equal_the_torch_twin(h, w, levels, passes):
             done |= where
 
 
+class _RecordingArm:
+    """Stands in for the integer ARM in latentcoding._walk: keeps each (level, context) it is asked about."""
+
+    def __init__(self):
+        self.seen: list[tuple[int, np.ndarray]] = []
+
+    def parameters(self, context, level, limit):
+        self.seen.append((level, context.copy()))
+        return np.zeros(len(context)), np.ones(len(context))
+
+
+@pytest.mark.parametrize("passes", [2, 3, 7, 9])
+@pytest.mark.parametrize(("frames", "h", "w", "levels"), [(5, 9, 11, 3), (4, 3, 2, 3), (3, 17, 6, 2)])
+def test_video_contexts_equal_the_torch_twin_plane_by_plane(frames, h, w, levels, passes):
+    """On a video pyramid the decoder's walk (plane after plane, each in its passes; format 1.6 with 2, 1.10 with more)
+    asks the model about exactly the contexts training's twin builds, in stream order: coarser 3x3 from plane k // 2,
+    the pass's same-level neighbours, the pass number, the previous plane's 3x3."""
+    import torch
+
+    from inrcodec.nn.arm import level_contexts
+
+    shapes = [(-(-frames // 2**lv), *shape) for lv, shape in enumerate(geometry.level_shapes(h, w, levels))]
+    grids = _random_levels(frames * h * w, shapes)
+    header, _ = make_file(h, w, levels, frames=frames)
+    if passes != 2:
+        header["arch"]["arm_passes"] = passes
+    twin = level_contexts([torch.from_numpy(g.astype(np.float64)) for g in grids], video=True, passes=passes)
+    recorder = _RecordingArm()
+    latentcoding._walk(header, recorder, [g.copy() for g in grids], (1 << levels) - 1, lambda *_: None)
+    expected = []
+    for lv in reversed(range(levels)):
+        t, hh, ww = shapes[lv]
+        ctx = twin[lv][0].numpy().reshape(t, hh * ww, armmodel.VIDEO_CONTEXT)
+        for k in range(t):
+            expected += [(lv, ctx[k][m.reshape(-1)]) for m in armmodel.pass_masks(hh, ww, passes) if m.any()]
+    assert len(recorder.seen) == len(expected)
+    for (lv, mine), (lv_twin, theirs) in zip(recorder.seen, expected, strict=True):
+        assert lv == lv_twin
+        np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("passes", [2, 3, 5, 7, 9])
+def test_busy_passes_counts_the_non_empty_masks(passes):
+    for h in range(1, 19):
+        for w in range(1, 19):
+            assert armmodel.busy_passes(h, w, passes) == sum(bool(m.any()) for m in armmodel.pass_masks(h, w, passes))
+
+
 @pytest.mark.parametrize("passes", [3, 5, 7, 9])
 def test_odd_passes_read_only_latents_of_earlier_passes(passes):
     """Format 1.8's and 1.9's orders are causal: every same-level neighbour a pass reads (inside the grid) was coded
@@ -388,3 +436,34 @@ def test_many_tiny_video_planes_are_refused_before_decoding():
     assert time.process_time() - start < 0.5
     real, real_tensors = make_file(6, 7, 3, frames=8, seed=4)  # a real-sized pyramid still round-trips under the rule
     round_trip(real, real_tensors)
+
+
+def test_video_in_rounds_of_passes_is_charged_for_each_pass_it_runs():
+    """Format 1.10: a plane coded in 7 passes runs up to 7 vectorised calls, and the capacity rule charges PASS_WORK for
+    each non-empty one (a 1 x 1 plane has one, a plane of 5 x 5 or more all seven); 1.6's two-pass planes keep
+    PLANE_WORK. Many such planes behind a short stream are refused before decoding; a real pyramid round-trips."""
+    header, _ = make_file(5, 5, 1, frames=1000, latents=np.zeros(25_000, np.int64))
+    two = latentcoding.coded_integers(header, [], 1)
+    header["arch"]["arm_passes"] = 7
+    assert latentcoding.coded_integers(header, [], 1) - 25_000 == 1000 * 7 * latentcoding.PASS_WORK
+    assert two - 25_000 == 1000 * latentcoding.PLANE_WORK
+    tiny, _ = make_file(1, 1, 1, frames=10, latents=np.zeros(10, np.int64))
+    tiny["arch"]["arm_passes"] = 7
+    assert latentcoding.coded_integers(tiny, [], 1) == 10 * (1 + latentcoding.PASS_WORK)
+    donor, donor_tensors = make_file(40, 40, 1, frames=2)
+    donor["arch"]["arm_passes"] = 7
+    payload = latentcoding.encode_payload(donor, donor_tensors)
+    stream = len(payload) - 4 * len(donor["quant"]["tensors"]) - 2 - (len(donor["quant"]["tensors"]) - 1)
+    frames = armmodel.LATENTS_PER_BIT * (8 * stream + 64) // 120  # 1.6 would charge 89 integers a 5 x 5 plane, 1.10 249
+    many, tensors = make_file(5, 5, 1, frames=frames, latents=np.zeros(25 * frames, np.int64))
+    many["arch"]["arm_passes"] = 7
+    tensors["latents"][0] = 1
+    assert frames * (25 + latentcoding.PLANE_WORK) <= armmodel.LATENTS_PER_BIT * (8 * stream + 64)  # 1.6's charge passes
+    start = time.process_time()
+    with pytest.raises(errors.PayloadError, match="holds at most"):
+        latentcoding.decode_payload(many, payload)
+    assert time.process_time() - start < 0.5
+    for passes in (3, 7, 9):
+        real, real_tensors = make_file(6, 7, 3, frames=8, seed=4)
+        real["arch"]["arm_passes"] = passes
+        round_trip(real, real_tensors)

@@ -215,19 +215,20 @@ def test_rc_stream_mutations_behind_a_valid_crc(base, patch, pos, cut):
     decode_path(GEN.assemble(base.stored_header, bytes(payload), minor=base.minor))
 
 
-def test_bases_cover_formats_1_1_1_3_1_5_1_6_1_8_and_1_9():
+def test_bases_cover_formats_1_1_1_3_1_5_1_6_and_1_8_to_1_10():
     assert {b.name for b in BASES if b.rc} == set(GEN.GRID_BASES) | set(GEN.ARM_BASES)
-    assert {b.name for b in BASES if b.minor in (3, 5, 6, 8, 9)} == set(GEN.ARM_BASES)
+    assert {b.name for b in BASES if b.minor in (3, 5, 6, 8, 9, 10)} == set(GEN.ARM_BASES)
     assert {b.name for b in BASES if b.minor == 5} == {"audio-arm"}
     assert {b.name for b in BASES if b.minor == 6} == {"video-arm"}
     assert {b.name for b in BASES if b.minor == 8} == {"image-arm-3pass"}
     assert {b.name for b in BASES if b.minor == 9} == {"image-arm-7pass", "audio-arm-7pass"}
+    assert {b.name for b in BASES if b.minor == 10} == {"video-arm-7pass"}
     own = {"audio": 5, "video": 6, "image": 3}
 
     def minor(b) -> int:
         passes = b.header["arch"].get("arm_passes")
         if passes:
-            return 8 if passes == 3 and b.header["modality"] == "image" else 9
+            return 10 if b.header["modality"] == "video" else 8 if passes == 3 and b.header["modality"] == "image" else 9
         return own[b.header["modality"]] if b.name in GEN.ARM_BASES else 1
 
     assert all(b.minor == minor(b)

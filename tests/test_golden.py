@@ -31,9 +31,10 @@ make_golden = _golden_module()
 @pytest.mark.parametrize(("build", "path"), [("build_golden", "GOLDEN_PATH"), ("build_golden_v1_1", "GOLDEN_V1_1_PATH"),
                                               ("build_golden_v1_2", "GOLDEN_V1_2_PATH"), ("build_golden_v1_3", "GOLDEN_V1_3_PATH"),
                                               ("build_golden_v1_5", "GOLDEN_V1_5_PATH"), ("build_golden_v1_6", "GOLDEN_V1_6_PATH"),
-                                              ("build_golden_v1_8", "GOLDEN_V1_8_PATH"), ("build_golden_v1_9", "GOLDEN_V1_9_PATH")])
+                                              ("build_golden_v1_8", "GOLDEN_V1_8_PATH"), ("build_golden_v1_9", "GOLDEN_V1_9_PATH"),
+                                              ("build_golden_v1_10", "GOLDEN_V1_10_PATH")])
 def test_writer_reproduces_golden_bytes(build, path):
-    """Formats 1.0 to 1.3, 1.5, 1.6, 1.8 and 1.9: the writer's bytes equal the committed golden file's."""
+    """Formats 1.0 to 1.3, 1.5, 1.6, 1.8, 1.9 and 1.10: the writer's bytes equal the committed golden file's."""
     data, golden = pack(*getattr(make_golden, build)()), getattr(make_golden, path)
     if os.environ.get("SPDR_REGENERATE_GOLDEN") == "1":
         golden.write_bytes(data)
@@ -64,10 +65,12 @@ def marked_as(path: str, minor: int) -> bytes:
 
 @pytest.mark.parametrize(("path", "older", "minor"), [("GOLDEN_V1_5_PATH", 4, 5), ("GOLDEN_V1_6_PATH", 5, 6),
                                                       ("GOLDEN_V1_8_PATH", 7, 8), ("GOLDEN_V1_9_PATH", 8, 9),
-                                                      ("GOLDEN_V1_9_PATH", 7, 8)])
+                                                      ("GOLDEN_V1_9_PATH", 7, 8), ("GOLDEN_V1_10_PATH", 9, 10),
+                                                      ("GOLDEN_V1_10_PATH", 7, 8), ("GOLDEN_V1_10_PATH", 5, 6)])
 def test_golden_file_marked_as_an_older_minor_is_refused(path, older, minor):
-    """1.5 (audio grid), 1.6 (video grid), 1.8 (three passes) and 1.9 (seven passes) files relabelled one minor below
-    are refused (a 1.9 file marked 1.7 fails on 1.8's rule first)."""
+    """1.5 (audio grid), 1.6 (video grid), 1.8 (three passes), 1.9 (seven passes) and 1.10 (video planes in seven
+    passes) files relabelled one minor below are refused (a 1.9 file marked 1.7 fails on 1.8's rule first, a 1.10 file
+    marked 1.5 on 1.6's)."""
     from inrcodec.errors import HeaderInvalid
 
     with pytest.raises(HeaderInvalid, match=f"needs format 1.{minor}"):
@@ -239,6 +242,26 @@ def test_golden_v1_6_reads_back_and_decodes_to_its_frames():
     assert frames[0].tolist() == make_golden.V1_6_FIRST_FRAME
     assert hashlib.sha256(frames.tobytes()).hexdigest() == make_golden.V1_6_FRAMES_SHA256
     assert len({f.tobytes() for f in frames}) == 4  # every frame its own: the time axis is sampled
+
+
+def test_golden_v1_10_holds_the_1_6_integers_in_seven_passes_a_plane_and_decodes_to_its_frames():
+    """docs/format.md section 17: the 1.6 golden's integers, each plane walked in its non-empty passes (a 3 x 2 plane
+    has 4 of the 7, 2 x 1 two, 1 x 1 one), coarsest level first, planes in time order; the same frames as 1.6."""
+    import hashlib
+
+    from inrcodec import decode
+    from inrcodec.format import armmodel, latentcoding
+
+    data, _, tensors, header, _ = read_back("build_golden_v1_10", "GOLDEN_V1_10_PATH", 10)
+    assert header["arch"]["arm_passes"] == 7 and header["arch"]["grid_frames"] == 4
+    assert data != make_golden.GOLDEN_V1_6_PATH.read_bytes()
+    grids = latentcoding._levels(header, tensors["latents"].astype(np.int64))
+    seen = []
+    latentcoding._walk(header, armmodel.IntegerArm.from_tensors(tensors, 1), grids, 7,
+                       lambda plane, where, mean, scale: seen.append(int(where.sum())))
+    assert seen == [1] + [1, 1] * 2 + [1, 1, 1, 3] * 4  # 3 x 2: (0, 0); (2, 0) at stride 2; (1, 1); the other three
+    frames = decode(data)
+    assert hashlib.sha256(frames.tobytes()).hexdigest() == make_golden.V1_6_FRAMES_SHA256
 
 
 def test_golden_v1_6_at_twice_the_frame_rate_keeps_every_original_frame():

@@ -1,4 +1,5 @@
-"""Video on the latent-grid engine (format 1.6): a (t, y, x) pyramid of latents coded plane by plane under the file's ARM."""
+"""Video on the latent-grid engine (format 1.10: 1.6's (t, y, x) pyramid of latents, coded plane by plane under the file's
+ARM, each plane in seven passes)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ def encoded(clip):
     return inrcodec.encode(clip[0], **FIT)
 
 
-def test_arch_grid_on_video_writes_a_3d_pyramid_in_format_1_6(encoded):
-    from inrcodec.rate.quality import VIDEO_TIME_STRIDE
+def test_arch_grid_on_video_writes_a_3d_pyramid_in_format_1_10(encoded):
+    from inrcodec.rate.quality import ARM_PASSES, VIDEO_TIME_STRIDE
 
-    assert encoded.data[9:11] == b"\x01\x06"
+    assert encoded.data[9:11] == b"\x01\x0a"
     arch = encoded.header["arch"]
+    assert arch["arm_passes"] == ARM_PASSES
     assert arch["in_features"] == 3 and arch["grid_frames"] == -(-8 // VIDEO_TIME_STRIDE)
     assert (arch["grid_height"], arch["grid_width"]) == (24, 32)
     assert encoded.header["quant"]["coding"] == "arm"

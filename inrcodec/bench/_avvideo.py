@@ -3,7 +3,7 @@
 Anchors encode the clip's 8-bit RGB frames as yuv420p at a target bitrate (single-pass ABR) into an
 in-memory MP4 (whole-file bytes, container included) and are decoded back to RGB by FFmpeg; spdr
 encodes the clip at each of VIDEO_QUALITIES on its default video engine (the latent grid on (t, y, x),
-format 1.6) and is decoded by `inrcodec.decode_frames`, the frames `spdr decode` writes. Every
+format 1.10) and is decoded by `inrcodec.decode_frames`, the frames `spdr decode` writes. Every
 codec's PSNR is RGB PSNR over all frames (peak 255, the mean of the per-frame MSEs), with each
 frame's PSNR kept for the per-frame plot.
 """
@@ -24,7 +24,7 @@ VIDEO_CODECS = {"x264": ("libx264", {"preset": "medium"}), "x265": ("libx265", {
 VIDEO_SETTINGS = {"x264": "libx264 via PyAV, preset medium, yuv420p, single-pass ABR at the requested bitrate, MP4",
                   "x265": "libx265 via PyAV, preset medium, yuv420p, single-pass ABR at the requested bitrate, MP4",
                   "svtav1": "libsvtav1 via PyAV, preset 8, yuv420p, ABR at the requested bitrate, MP4"}
-VIDEO_QUALITIES = (5, 20, 40)  # spdr's video points: --quality on the default engine (the latent grid, format 1.6)
+VIDEO_QUALITIES = (5, 20, 40)  # spdr's video points: --quality on the default engine (the latent grid, format 1.10)
 
 
 def frame_psnrs(decoded: list[np.ndarray], frames: np.ndarray) -> list[float]:

@@ -1,7 +1,7 @@
 """Task `av`: spdr against MP3, Opus and AAC (audio) and x264, x265 and SVT-AV1 (video) at equal bytes.
 
 Video (_avvideo.py): the first VIDEO_SECONDS of each clip, spdr's default video engine (the latent
-grid on (t, y, x), format 1.6) at VIDEO_QUALITIES against the anchors' bitrate scans, RGB PSNR and per-frame PSNR, BD-rate over
+grid on (t, y, x), format 1.10) at VIDEO_QUALITIES against the anchors' bitrate scans, RGB PSNR and per-frame PSNR, BD-rate over
 BD_VIDEO_KBITS. Audio:
 
 For each clip, spdr encodes the whole file at each of QUALITIES (segmented into 4 s segments as
@@ -183,7 +183,7 @@ def run(opts: BenchOptions) -> TaskOutput:
                 **({"spdr video": f"the first {f'{opts.frames} frames' if opts.frames else f'{VIDEO_SECONDS:g} s'} of each clip; "
                                   "spdr encode --quality "
                                   f"{', '.join(f'{q:g}' for q in (opts.qualities or VIDEO_QUALITIES))} on the default engine (the "
-                                  f"latent grid on (t, y, x), format 1.6), preset {preset}; decoded frames from inrcodec.decode_frames",
+                                  f"latent grid on (t, y, x), format 1.10), preset {preset}; decoded frames from inrcodec.decode_frames",
                     "video metrics": "RGB PSNR (peak 255) of the mean per-frame MSE over all frames; per-frame PSNR in av.json",
                     **{k: v for k, v in VIDEO_SETTINGS.items()}} if any(r.get("medium") == "video" for r in rows) else {}),
                 "timing": "wall seconds of one encode and one decode call per point, in this run, same machine"}

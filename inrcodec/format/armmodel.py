@@ -135,6 +135,16 @@ def pass_masks(h: int, w: int, passes: int = 2) -> list[np.ndarray]:
     return [np.broadcast_to(m, (h, w)) for m in masks]
 
 
+def busy_passes(h: int, w: int, passes: int = 2) -> int:
+    """How many of pass_masks(h, w, passes) hold a position (the walk skips the empty ones), without building them:
+    the first pass always (it holds (0, 0)); in the round of stride k, the both-odd pass when h > k and w > k, the other
+    when h > k or w > k."""
+    if passes == 2:
+        return 1 + (h * w > 1)
+    strides = [1 << r for r in range((passes - 1) // 2)]
+    return 1 + sum(int(h > k and w > k) + int(h > k or w > k) for k in strides)
+
+
 def same_offsets(passes: int, pass_: int) -> tuple[tuple[int, int], ...]:
     """The same-level neighbours pass `pass_` reads: in a round of stride k (pass_masks), the four diagonal ones k away
     in its first pass, the four direct ones k away in its second; the checkerboard's second pass reads the direct ones

@@ -61,6 +61,7 @@ __all__ = [
     "IMAGE_BANDS_MINOR",
     "ARM_PASSES_MINOR",
     "ARM_ROUNDS_MINOR",
+    "VIDEO_ROUNDS_MINOR",
     "SIGNATURE",
     "check_tensors",
     "pack",
@@ -84,6 +85,7 @@ VIDEO_GRID_MINOR = 6  # a (t, y, x) latent pyramid on video, grid_frames (docs/f
 IMAGE_BANDS_MINOR = 7  # a segment table over an image: horizontal bands of rows, each an image file (docs/format.md section 14)
 ARM_PASSES_MINOR = 8  # arch.arm_passes 3: an image's latents coded in three passes a level (docs/format.md section 15)
 ARM_ROUNDS_MINOR = 9  # arch.arm_passes 5, 7, 9 (or any on audio): rounds on coarser lattices first (docs/format.md section 16)
+VIDEO_ROUNDS_MINOR = 10  # arch.arm_passes on video: each plane of the (t, y, x) pyramid in those rounds (docs/format.md section 17)
 MAX_PAYLOAD_BYTES = 256 * 2**20
 MAX_FILE_BYTES = files.MAX_FILE_BYTES
 # Allowance for the safetensors header beyond the tensor data: 1 MiB plus 256 bytes per stored
@@ -171,7 +173,10 @@ def _encode(header: dict, tensors: dict[str, np.ndarray]) -> bytes:
 
 
 def _arm_passes_minor(header: dict) -> int:
-    """The minor an arch.arm_passes needs: 1.8 for an image's three passes, 1.9 for more, or for any on audio."""
+    """The minor an arch.arm_passes needs: 1.8 for an image's three passes, 1.9 for more, or for any on audio, 1.10 for
+    any on video."""
+    if header["modality"] == "video":
+        return VIDEO_ROUNDS_MINOR
     return ARM_PASSES_MINOR if header["arch"]["arm_passes"] == 3 and header["modality"] == "image" else ARM_ROUNDS_MINOR
 
 
@@ -258,7 +263,7 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
         raise HeaderInvalid(f"header field 'arch.arm_passes' needs format 1.{ARM_PASSES_MINOR}, file says {major}.{minor}")
     if "arm_passes" in header.get("arch", {}) and minor < _arm_passes_minor(header):
         raise HeaderInvalid(f"header field 'arch.arm_passes' {header['arch']['arm_passes']} on {header['modality']} needs "
-                            f"format 1.{ARM_ROUNDS_MINOR}, file says {major}.{minor}")
+                            f"format 1.{_arm_passes_minor(header)}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
              "payload_bytes": payload_len}
     return header, data[pos:pos + payload_len], sizes

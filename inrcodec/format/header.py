@@ -74,7 +74,7 @@ ARCH_EXTRAS: dict[str, tuple[str, int, int]] = {
     "grid_stencil": ("int", 0, 2),  # finest levels also sampled one cell around (format 1.3); needs arm_width
     "arm_width": ("int", 1, 64),  # the latents' entropy model (format 1.3, format/armmodel.py)
     "arm_depth": ("int", 0, 3),
-    "arm_passes": ("int", 3, MAX_PASSES),  # images 3 (format 1.8), 5, 7, 9 (1.9), audio any (1.9); odd (below); absent: 2
+    "arm_passes": ("int", 3, MAX_PASSES),  # images 3 (format 1.8), 5, 7, 9 (1.9), audio any (1.9), video any (1.10); odd; absent: 2
 }
 
 
@@ -263,10 +263,8 @@ def _entropy_model(arch: dict, quant: dict) -> None:
         raise HeaderInvalid("header field 'arch.grid_stencil' needs 'arch.arm_width' (format 1.3)")
     if "arm_passes" in arch and not arm:
         raise HeaderInvalid("header field 'arch.arm_passes' needs 'arch.arm_width' (format 1.8)")
-    if "arm_passes" in arch and (int(arch["in_features"]) not in (1, 2) or "grid_frames" in arch):
-        raise _fail("arch.arm_passes", "belongs to a latent grid on an image (format 1.8) or audio (1.9)", arch["arm_passes"])
     if "arm_passes" in arch and arch["arm_passes"] % 2 == 0:
-        raise _fail("arch.arm_passes", "must be odd: 3 (format 1.8), 5, 7 or 9 (format 1.9)", arch["arm_passes"])
+        raise _fail("arch.arm_passes", "must be odd: 3 (format 1.8), 5, 7 or 9 (format 1.9; on video 1.10)", arch["arm_passes"])
     if bool(arm) != (quant.get("coding") == "arm"):
         raise HeaderInvalid("header field 'quant.coding' 'arm' and 'arch.arm_width' go together")
 

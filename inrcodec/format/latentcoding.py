@@ -16,10 +16,11 @@ Decoder bounds: every coded integer, latent or not, has a Laplace scale of at le
 armmodel.MIN_SCALE (the ARM clamps its scales there; a spread byte under MIN_SPREAD is refused), so
 each costs at least armmodel.MIN_BITS; a payload declaring more coded integers than
 armmodel.LATENTS_PER_BIT * (8 * stream bytes + 64) is refused before decoding (no legal stream holds
-more). On video each coded plane also counts as PLANE_WORK integers: a plane costs a few vectorised
-calls whatever its size, about as much as 50 latents, so a file of many 1 x 1 planes cannot buy
-seconds of decoding with a few hundred bytes. A stream the decoder has not used up exactly, or that
-constriction finds invalid, is refused. So decode work grows with the bytes.
+more). On video each coded plane also counts as PLANE_WORK integers (format 1.10: PASS_WORK for each
+of its non-empty passes): a plane costs a few vectorised calls whatever its size, about as much as
+50 latents, so a file of many small planes cannot buy seconds of decoding with a few hundred bytes.
+A stream the decoder has not used up exactly, or that constriction finds invalid, is refused. So
+decode work grows with the bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .geometry import grid_level_shapes, tensor_dtype
 
 SPREAD_OFFSET = 64  # spread byte k -> Laplace scale dyadic_scale(k - 64, 4): 0.086 .. ~3968
 PLANE_WORK = 64  # integers a coded video plane counts as in the capacity rule (about 100 us a plane, 2 us a latent)
+PASS_WORK = PLANE_WORK // 2  # format 1.10 (video in rounds of passes): integers each non-empty pass of a plane counts as
 MIN_SPREAD = 6  # the smallest spread byte: its scale 0.0859 is the first at or above armmodel.MIN_SCALE
 
 
@@ -156,11 +158,22 @@ def coded_planes(header: dict, mask: int) -> int:
     return sum(shape[0] for lv, shape in enumerate(grid_level_shapes(header["arch"])) if mask >> lv & 1)
 
 
+def plane_work(header: dict, mask: int) -> int:
+    """What the capacity rule charges for the coded planes of a video grid beyond their latents: PLANE_WORK a plane in
+    two passes (format 1.6), PASS_WORK for each non-empty pass of a plane in rounds of passes (1.10: a plane of 5 x 5 or
+    more runs all of them); 0 for images and audio."""
+    passes = int(header["arch"].get("arm_passes", 2))
+    if "grid_frames" not in header["arch"] or passes == 2:
+        return PLANE_WORK * coded_planes(header, mask)
+    shapes = grid_level_shapes(header["arch"])
+    return sum(t * PASS_WORK * armmodel.busy_passes(h, w, passes) for lv, (t, h, w) in enumerate(shapes) if mask >> lv & 1)
+
+
 def coded_integers(header: dict, others: list[str], mask: int) -> int:
     """What the capacity rule counts: every integer the stream codes (the non-latent tensors' and the coded latent
-    levels'), and PLANE_WORK for each coded video plane."""
+    levels'), and the coded video planes' plane_work."""
     specs = header["quant"]["tensors"]
-    return sum(math.prod(specs[n]["shape"]) for n in others) + coded_latents(header, mask) + PLANE_WORK * coded_planes(header, mask)
+    return sum(math.prod(specs[n]["shape"]) for n in others) + coded_latents(header, mask) + plane_work(header, mask)
 
 
 def _check_capacity(header: dict, others: list[str], mask: int, stream_bytes: int) -> None:

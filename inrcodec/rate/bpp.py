@@ -64,7 +64,7 @@ MIN_LATENT_BYTES = 16
 
 def pack_model(signal: Signal, model: LatentGridSPDER, plan: RatePlan, steps: int, bpp: float | None,
                latents: np.ndarray | None = None, values: dict | None = None, coarsen: float = 1.0, **facts) -> bytes:
-    """The .spdr 1.9 bytes (1.8 with RateOptions.arm_passes 3, 1.3 with 2; 1.5 for audio, 1.6 for video) of `model` (with
+    """The .spdr 1.9 bytes (1.8 with RateOptions.arm_passes 3, 1.3 with 2; 1.9 for audio, 1.10 for video) of `model` (with
     `latents` in place of its own, if given); `values`
     undoes the fitted values' mapping (audio's peak level); `coarsen` widens the synthesis weights' quantization
     step (rate/netstep.py); `facts` are informative header facts (quality, seed, preset) besides bpp and steps."""

@@ -38,9 +38,9 @@ class RateOptions:
     polish_rounds: over budget, trim then retrain around the trimmed latents at most this often.
     stencil: finest levels the synthesis also samples one cell around (3x3); the quality engine uses 2
     (rate/quality.QUALITY_OPTIONS, measured there), the --bpp path none.
-    arm_passes: on images and audio (not video), the passes the entropy model codes each latent level in: 7 (format 1.9: 1.8's three passes
-    on the lattices of stride 4, 2, then 1, so a 64th of the latents lack same-level context; measured in
-    rate/quality.py), 3 (format 1.8: a quarter), 5 or 9 (1.9), or 2, the checkerboard (format 1.3: half).
+    arm_passes: the passes the entropy model codes each latent level (on video: each plane) in: 7 (format 1.9, 1.10
+    on video: 1.8's three passes on the lattices of stride 4, 2, then 1, so a 64th of the latents lack same-level
+    context; measured in rate/quality.py), 3 (format 1.8: a quarter), 5 or 9 (1.9), or 2, the checkerboard (format 1.3: half).
     """
 
     qat: bool = False
@@ -97,7 +97,7 @@ def grid_arch(plan: RatePlan, height: int, width: int, channels: int, damping: s
     arch = make_arch("spder", in_features, channels, plan.width, plan.depth, damping=damping, omega0=OMEGA,
                      grid_levels=plan.levels, grid_height=height, grid_width=width,
                      grid_interp=None if options.grid_interp == 1 else options.grid_interp)
-    passes = options.arm_passes if in_features in (1, 2) and options.arm_passes != 2 else None  # not video (formats 1.8, 1.9)
+    passes = options.arm_passes if options.arm_passes != 2 else None  # formats 1.8 and 1.9 (images, audio), 1.10 (video)
     arch.update(arm_width=plan.arm_width, arm_depth=plan.arm_depth, grid_stencil=options.stencil or None, grid_frames=frames,
                 arm_passes=passes)
     return {k: v for k, v in arch.items() if v is not None}

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, os.fspath(ROOT))
 
 from inrcodec import errors  # noqa: E402
-from inrcodec.format import compact, geometry  # noqa: E402
+from inrcodec.format import armmodel, compact, geometry  # noqa: E402
 from inrcodec.format.container import SIGNATURE, pack  # noqa: E402
 from inrcodec.format.header import canonical_json  # noqa: E402
 from inrcodec.format.limits import expected_tensors  # noqa: E402
@@ -115,9 +115,10 @@ ONE_PER_MODALITY = ("image-gray", "audio", "video")
 GRID_BASES = ("image-grid-gray", "image-grid-rgb")  # format 1.1: compressed header, range-coded payload
 # format 1.3: latents under the file's entropy model; audio-arm is format 1.5, the same on one row of the time axis;
 # video-arm is format 1.6, a (t, y, x) pyramid coded plane by plane; image-arm-3pass is format 1.8, three passes a level;
-# image-arm-7pass and audio-arm-7pass are format 1.9, seven
+# image-arm-7pass and audio-arm-7pass are format 1.9, seven; video-arm-7pass is format 1.10, seven a plane
 ARM_BASES = ("image-arm-gray", "image-arm-rgb16-masked", "audio-arm", "video-arm", "image-arm-3pass", "image-arm-7pass",
-             "audio-arm-7pass")
+             "audio-arm-7pass", "video-arm-7pass")
+VIDEO_ARM_BASES = ("video-arm", "video-arm-7pass")
 
 
 def attack(fn=None, *, bases: tuple[str, ...] | None = None):
@@ -341,6 +342,15 @@ def _video_arm():
     header["quant"]["tensors"]["arm.0.weight"]["shape"] = shape
     tensors["latents"] = np.where(rng.random(n) < 0.4, rng.integers(-6, 7, n), 0).astype(np.int8)
     header["quant"]["tensors"]["latents"]["shape"] = [n]
+    return header, tensors
+
+
+@base("video-arm-7pass")
+def _video_arm_7pass():
+    """Format 1.10: video-arm's pyramid with every plane coded in seven passes (arch.arm_passes 7; its 4 x 5 finest
+    planes have six non-empty passes)."""
+    header, tensors = _video_arm()
+    header["arch"]["arm_passes"] = 7
     return header, tensors
 
 
@@ -1015,18 +1025,20 @@ def arm_fields(b: Base) -> Iterator[Case]:
         yield Case(f"coding-arm-in-a-1.{minor}-file", assemble(raw, b.payload, minor=minor), "HeaderInvalid")
 
 
-@attack(bases=("image-arm-3pass", "image-arm-7pass", "audio-arm-7pass"))
+@attack(bases=("image-arm-3pass", "image-arm-7pass", "audio-arm-7pass", "video-arm-7pass"))
 def arm_passes_fields(b: Base) -> Iterator[Case]:
-    """arch.arm_passes (formats 1.8 and 1.9): out of range, even or of the wrong type, without an entropy model, on
-    video, marked as an older minor (1.9's counts, and any count on audio, in a 1.8 file too)."""
+    """arch.arm_passes (formats 1.8 to 1.10): out of range, even or of the wrong type, without an entropy model, marked
+    as an older minor (1.9's counts, and any count on audio, in a 1.8 file too; any count on video in a 1.9 file), and
+    an image's or audio's count on video in their own minor (video needs 1.10)."""
     for value in (0, 1, 2, 4, 6, 8, 10, 11, 99, "3", 3.0, True, None):
         label = json.dumps(value).strip('"')
         yield Case(f"arch-arm-passes-{label}", _arm_file(b, changed(b, "arch.arm_passes", value)), "HeaderInvalid")
     yield Case("arm-passes-without-arm-width", _arm_file(b, _without_arm_fields(b)), "HeaderInvalid")
-    passes = b.header["arch"]["arm_passes"]
-    needs = 8 if passes == 3 and b.header["modality"] == "image" else 9
-    for minor in (3, 6, 7) + ((8,) if needs == 9 else ()):
+    passes, needs = b.header["arch"]["arm_passes"], b.minor
+    for minor in (3, 6, 7) + tuple(range(8, needs)):
         yield Case(f"arm-passes-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
+    if b.header["modality"] == "video":
+        return
     for other, minor in (("video-arm", needs),) + ((("audio-arm", 8),) if needs == 8 else ()):
         header = copy.deepcopy(BASES[other]()[0])
         header["arch"]["arm_passes"] = passes
@@ -1053,7 +1065,7 @@ def _without_arm_fields(b: Base) -> dict:
     return header
 
 
-@attack(bases=("video-arm",))
+@attack(bases=VIDEO_ARM_BASES)
 def video_grid_fields(b: Base) -> Iterator[Case]:
     """A latent grid on video: grid_frames missing, out of range or disagreeing with the latents, bicubic sampling,
     a range-coded payload, marked as an older minor; grid_frames where it does not belong."""
@@ -1077,6 +1089,14 @@ def video_grid_fields(b: Base) -> Iterator[Case]:
     mask_at, spreads_at, _ = _arm_layout(b)
     yield Case("arm-200000-planes-of-1x1", _arm_file(b, tiny, b.payload[:mask_at] + struct.pack("<H", 1) + b.payload[spreads_at:]),
                "PayloadError", "payload")
+    if "arm_passes" in b.header["arch"]:  # 1.10: planes of 5 x 5 run all seven passes, and are charged for each
+        stream = len(b.payload) - _arm_layout(b)[2]
+        frames = armmodel.LATENTS_PER_BIT * (8 * stream + 64) // 120  # 1.6's charge (89 a plane) fits; 7 x 32 + 25 does not
+        busy = _capacity_header(b, 1, 5, 5)
+        busy["arch"]["grid_frames"] = frames
+        busy["quant"]["tensors"]["latents"]["shape"] = [25 * frames]
+        yield Case(f"arm-{frames}-planes-of-5x5-in-7-passes", _arm_file(b, busy, b.payload[:mask_at] + struct.pack("<H", 1)
+                                                                           + b.payload[spreads_at:]), "PayloadError", "payload")
     for minor in (3, 4, 5):
         yield Case(f"video-grid-in-a-1.{minor}-file", assemble(b.stored_header, b.payload, minor=minor), "HeaderInvalid")
     image = copy.deepcopy(BASES["image-arm-gray"]()[0])

@@ -3,7 +3,8 @@ tests/data/golden_v1_1.spdr (format 1.1: latent grid, compressed header, range-c
 tests/data/golden_v1_2.spdr (format 1.2: timestamps), tests/data/golden_v1_3.spdr (format 1.3: latents
 coded under the file's own integer entropy model), tests/data/golden_v1_4.spdr (format 1.4: segments) and
 tests/data/golden_v1_5.spdr (format 1.5: a latent grid on audio), tests/data/golden_v1_6.spdr (format 1.6: a latent grid
-on video) and tests/data/golden_v1_7.spdr (format 1.7: an image as horizontal bands).
+on video) and tests/data/golden_v1_7.spdr (format 1.7: an image as horizontal bands); golden_v1_8 to golden_v1_10 (formats
+1.8 to 1.10: latents in more passes a level or plane) are earlier goldens' integers in another coding order.
 
 Run `python tests/data/make_golden.py` (or `SPDR_REGENERATE_GOLDEN=1 pytest tests/test_golden.py`).
 Everything here is fixed, so the output only changes if the format or its libraries change.
@@ -396,6 +397,26 @@ def golden_v1_6_bytes() -> bytes:
     return pack(*build_golden_v1_6())
 
 
+# Format 1.10: the 1.6 golden's video pyramid, every plane coded in seven passes (arch.arm_passes 7, docs/format.md
+# section 17; 1.6 coded a plane as a checkerboard). Its planes are 3 x 2, 2 x 1 and 1 x 1, so of the seven passes
+# only those with a position are walked. The same integers, so the same frames as 1.6; another stream.
+GOLDEN_V1_10_PATH = Path(__file__).with_name("golden_v1_10.spdr")
+
+
+def build_golden_v1_10() -> tuple[dict, dict[str, np.ndarray]]:
+    """Return the (header, tensors) pair that golden_v1_10.spdr encodes."""
+    header, tensors = build_golden_v1_6()
+    header["arch"]["arm_passes"] = 7
+    return header, tensors
+
+
+def golden_v1_10_bytes() -> bytes:
+    """The 1.10 golden file as this checkout's writer produces it."""
+    from inrcodec.format.container import pack
+
+    return pack(*build_golden_v1_10())
+
+
 # Format 1.7: a 7 x 4 RGB image as three horizontal bands of 2, 3 and 2 rows (docs/format.md section 14), each an
 # ordinary 1.0 file: a SPDER 2 -> 4 -> 4 -> 3 (the 1.0 golden's first two layers and a three-channel last layer), the
 # bands differing in their last biases and their y coordinate scales. Every integer is listed here.
@@ -451,13 +472,13 @@ def golden_v1_7_bytes() -> bytes:
 
 
 def main() -> None:
-    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_9.spdr."""
+    """Write tests/data/golden_v1.spdr and golden_v1_1.spdr .. golden_v1_10.spdr."""
     sys.path.insert(0, os.fspath(Path(__file__).resolve().parents[2]))
     for path, data in ((GOLDEN_PATH, golden_bytes()), (GOLDEN_V1_1_PATH, golden_v1_1_bytes()), (GOLDEN_V1_2_PATH, golden_v1_2_bytes()),
                        (GOLDEN_V1_3_PATH, golden_v1_3_bytes()), (GOLDEN_V1_4_PATH, golden_v1_4_bytes()),
                        (GOLDEN_V1_5_PATH, golden_v1_5_bytes()), (GOLDEN_V1_6_PATH, golden_v1_6_bytes()),
                        (GOLDEN_V1_7_PATH, golden_v1_7_bytes()), (GOLDEN_V1_8_PATH, golden_v1_8_bytes()),
-                       (GOLDEN_V1_9_PATH, golden_v1_9_bytes())):
+                       (GOLDEN_V1_9_PATH, golden_v1_9_bytes()), (GOLDEN_V1_10_PATH, golden_v1_10_bytes())):
         path.write_bytes(data)
         print(f"wrote {path} ({len(data)} bytes)")
 
