@@ -8,6 +8,7 @@ never parse it twice.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 from fractions import Fraction
@@ -111,6 +112,12 @@ def _encode_parts(signal, config, progress, announce, world):
             encoder = None
             if config.engine(signal.modality) == "grid":
                 from .rate.quality import encode_quality as encoder
+
+                if signal.modality == "audio":  # every segment spends bits by the clip's error, not its own level's
+                    read_from = _clock()
+                    encoder = functools.partial(encoder, reference_peak=signal.peak())
+                    if config.time_limit is not None:  # reading the clip once more is inside --time too
+                        config = dataclasses.replace(config, time_limit=max(1e-3, config.time_limit - (_clock() - read_from)))
             return encode_segments(signal, config, progress, seconds, announce, encoder)
     elif signal.modality == "image":
         from .codec.bands import BAND_PIXELS, encode_bands, needs_bands

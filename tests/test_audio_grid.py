@@ -100,3 +100,45 @@ def test_a_time_too_short_for_the_grid_fits_the_plain_network_and_says_so(tone):
     assert any(n.startswith("--time 0.0001: ") for n in short.notices)  # the bound as asked, not what was left of it
     roomy = inrcodec.encode(tone[0], time_limit=30.0, steps=5, preset="fast", device="cpu", segment=0)
     assert "grid_levels" in roomy.header["arch"] and not any("too short" in n for n in roomy.notices)
+
+
+def test_segment_weight_is_the_squared_ratio_of_the_clip_peak_to_the_segment_peak():
+    from inrcodec.rate.quality import segment_weight
+
+    assert segment_weight(0.06, 0.72) == pytest.approx(144.0)
+    assert segment_weight(0.5, None) == 1.0 and segment_weight(0.5, 0.0) == 1.0
+    assert segment_weight(0.8, 0.5) == 1.0  # never below 1: a segment is never louder than its clip
+    assert segment_weight(0.0, 0.5) == 1.0
+
+
+def test_audio_source_peak_reads_the_range_in_blocks(tone):
+    from inrcodec.media.audio import open_audio
+
+    path, source = tone
+    assert open_audio(path).peak(block=7) == pytest.approx(float(np.abs(source).max()))
+    late = open_audio(path, start=0.3)
+    assert late.peak(block=1000) == pytest.approx(float(np.abs(source[int(0.3 * RATE):]).max()))
+
+
+def test_a_quiet_segment_of_a_loud_clip_spends_fewer_bits(tmp_path):
+    """A clip whose second half is 10x quieter, cut into two segments: with the clip's peak as reference, the quiet
+    segment trades bits against the clip's error (rate weight x100) and its file is smaller than when it is coded at
+    its own level; the loud segment, at the clip's peak, is the same either way."""
+    t = np.arange(int(0.5 * RATE)) / RATE
+    tone = (0.6 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 1500 * t)).astype(np.float32)
+    data = np.concatenate([tone, 0.1 * tone])[:, None]
+    path = tmp_path / "fade.wav"
+    sf.write(path, data, RATE, subtype="PCM_16")
+    fit = {**FIT, "segment": 0.5, "quality": 50, "steps": 40}
+    whole = inrcodec.encode(path, **fit)
+    parts = [len(p) for p in _segment_files(whole.data)]
+    own = [inrcodec.encode(path, start=s, duration=0.5, **{**fit, "segment": 0}) for s in (0.0, 0.5)]
+    assert len(parts) == 2
+    assert parts[0] == len(own[0].data)
+    assert parts[1] < 0.8 * len(own[1].data)
+
+
+def _segment_files(data: bytes) -> list[bytes]:
+    from inrcodec.format.container import unpack_segmented
+
+    return unpack_segmented(data)[1]

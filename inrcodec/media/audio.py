@@ -88,6 +88,15 @@ class AudioSource:
             raise MediaError(f"{self.path.name}: audio holds NaN or infinite samples")
         return np.ascontiguousarray(data)
 
+    def peak(self, block: int = 1 << 20) -> float:
+        """The largest |sample| of the range, read `block` samples at a time (bounded memory): what a segmented encode
+        measures every segment's rate weight against (rate/quality.encode_quality's reference_peak)."""
+        top = 0.0
+        for first in range(0, self.meta["samples"], block):
+            data = self.read(first, min(block, self.meta["samples"] - first))
+            top = max(top, float(np.max(np.abs(data))) if data.size else 0.0)
+        return top
+
     def signal(self, first: int = 0, count: int | None = None) -> Signal:
         """Samples first..first+count-1 (default: the whole range) as a Signal."""
         count = self.meta["samples"] - first if count is None else count

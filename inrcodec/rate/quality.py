@@ -114,6 +114,12 @@ TEMPERATURE = (T_START, T_END)
 # 16.01 dB, 7 passes 6765 B 16.46 dB, 9 passes 6786 B 16.34 dB; Q65 10393 B 19.20 dB, 9850 B 19.25 dB, 9690 B 19.04 dB;
 # guit_em9's first 3 s, Q65: 2 passes 16671 B 18.68 dB, 7 passes 16573 B 18.63 dB (no gain on the tonal chord).
 AUDIO_OPTIONS = RateOptions(arm_passes=ARM_PASSES)
+# A segmented clip's segments share one rate weight in the clip's units (segment_weight). On the tuning clip guit_em9,
+# 4 s segments, fast (`spdr bench av ../shared/media/audio/guit_em9.flac`, the whole clip's kbit/s and SNR of the
+# decoded WAV), each segment at its own level (benchmarks/results/av20_guitar): Q30 10.6 kbit/s 12.29 dB, Q50 22.5 /
+# 16.75, Q65 33.0 / 19.31, Q80 42.3 / 21.05; by the clip's error (av21_guitar): Q30 7.8 / 11.38, Q50 13.9 / 15.65,
+# Q65 20.0 / 18.42, Q80 30.6 / 20.30, about 2 dB more at equal rate; the whole clip as one segment (--segment 10, a
+# /tmp run): Q65 17.1 / 18.21, Q80 22.8 / 20.36 (a fit over the clip also pays for one network instead of three).
 AUDIO_COARSEST = 4  # samples per cell of the coarsest audio level, about: 15 levels for a 4 s segment at 44.1 kHz
 
 
@@ -190,10 +196,15 @@ def expected_bpp(lam: float) -> float:
 
 
 def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | None = None,
-                   options: RateOptions | None = None) -> EncodeResult:
+                   options: RateOptions | None = None, reference_peak: float | None = None) -> EncodeResult:
     """Fit a latent-grid SPDER with its entropy model at the rate weight of config.quality; write format 1.9
     (images, and audio: one row of latents on the time axis, AUDIO_OPTIONS) or 1.10 (video: a (t, y, x) pyramid,
-    VIDEO_OPTIONS)."""
+    VIDEO_OPTIONS).
+
+    reference_peak (audio): the peak of the clip this signal is a segment of. The fit runs on samples divided by the
+    segment's own peak, so its squared error weighs (segment peak / clip peak)^2 times less in the clip's units; the
+    rate weight is raised by the inverse (segment_weight) so that every segment trades bits against the clip's error,
+    as one fit over the whole clip would."""
     quality = default_quality(signal.modality) if config.quality is None else float(config.quality)
     lam = quality_lambda(quality)
     channels = signal.channels
@@ -217,6 +228,7 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     model = LatentGridSPDER(arch).to(device)
     coords = grid_coords(signal.grid_shape, device=device, placements=coord_placements(kind))
     fit_values, value_header = value_map(signal)  # audio: amplitude max|x| -> 1
+    lam *= segment_weight(value_header["scale"][0], reference_peak)
     values = torch.from_numpy(fit_values).float().to(device)
     start = time.perf_counter()
 
@@ -250,6 +262,17 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
                  resolved=resolved, device=torch.device("cpu"), notices=notices, measure_seconds=measure_seconds)
     phase("measure")(1, 1, 4 * 10 ** (-out.psnr_db / 10))  # what the decoder renders from the file
     return out
+
+
+def segment_weight(level: float, reference_peak: float | None) -> float:
+    """The factor on a segment's rate weight: (reference_peak / level)^2 for a segment whose samples were divided by
+    `level` (its peak) in a clip of peak reference_peak, at least 1; 1 without a reference. Measured on the tuning clip
+    guit_em9 (a chord fading over 10 s, its three 4 s segments peaking at 0.72, 0.30 and 0.06): with each segment at
+    its own level, its quiet last segment was coded to the same relative error as the attack, 144x finer in the
+    clip's units (the figures are beside AUDIO_OPTIONS)."""
+    if not reference_peak or level <= 0:
+        return 1.0
+    return max(1.0, (reference_peak / level) ** 2)
 
 
 def tail_seconds(pixels: int, time_limit: float) -> float:
