@@ -63,6 +63,9 @@ def short_range_notice(name: str, asked: int | None, seconds: float | None, got:
             f"({got / rate:.3f} s)"]
 
 
+PEAK_BLOCK = 1 << 20  # samples AudioSource.peak holds at once (8 MiB of stereo float32)
+
+
 @dataclass
 class AudioSource:
     """An audio file's range, opened but not read: what a segmented encode reads block by block.
@@ -88,9 +91,11 @@ class AudioSource:
             raise MediaError(f"{self.path.name}: audio holds NaN or infinite samples")
         return np.ascontiguousarray(data)
 
-    def peak(self, block: int = 1 << 20) -> float:
-        """The largest |sample| of the range, read `block` samples at a time (bounded memory): what a segmented encode
-        measures every segment's rate weight against (rate/quality.encode_quality's reference_peak)."""
+    def peak(self, block: int | None = None) -> float:
+        """The largest |sample| of the range, read `block` (default PEAK_BLOCK) samples at a time, so memory stays
+        bounded at any length: what a segmented encode measures every segment's rate weight against
+        (rate/quality.encode_quality's reference_peak)."""
+        block = block or PEAK_BLOCK
         top = 0.0
         for first in range(0, self.meta["samples"], block):
             data = self.read(first, min(block, self.meta["samples"] - first))
