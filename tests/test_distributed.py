@@ -73,12 +73,12 @@ from inrcodec.cli import main
 from inrcodec.errors import MediaError
 
 real = quality.encode_quality
-def encode_quality(signal, config, progress=None):
+def encode_quality(signal, config, progress=None, **options):
     if os.environ["RANK"] == "1":
         if sys.argv[1] == "die":
             os._exit(7)
         raise MediaError("rank one cannot fit this segment")
-    return real(signal, config, progress)
+    return real(signal, config, progress, **options)
 quality.encode_quality = encode_quality  # the audio engine api.encode hands each segment to
 main(sys.argv[2:])
 """
