@@ -65,12 +65,12 @@ def marked_as(path: str, minor: int) -> bytes:
 
 @pytest.mark.parametrize(("path", "older", "minor"), [("GOLDEN_V1_5_PATH", 4, 5), ("GOLDEN_V1_6_PATH", 5, 6),
                                                       ("GOLDEN_V1_8_PATH", 7, 8), ("GOLDEN_V1_9_PATH", 8, 9),
-                                                      ("GOLDEN_V1_9_PATH", 7, 8), ("GOLDEN_V1_10_PATH", 9, 10),
-                                                      ("GOLDEN_V1_10_PATH", 7, 8), ("GOLDEN_V1_10_PATH", 5, 6)])
+                                                      ("GOLDEN_V1_9_PATH", 7, 9), ("GOLDEN_V1_10_PATH", 9, 10),
+                                                      ("GOLDEN_V1_10_PATH", 7, 10), ("GOLDEN_V1_10_PATH", 5, 6)])
 def test_golden_file_marked_as_an_older_minor_is_refused(path, older, minor):
     """1.5 (audio grid), 1.6 (video grid), 1.8 (three passes), 1.9 (seven passes) and 1.10 (video planes in seven
-    passes) files relabelled one minor below are refused (a 1.9 file marked 1.7 fails on 1.8's rule first, a 1.10 file
-    marked 1.5 on 1.6's)."""
+    passes) files relabelled below their minor are refused, naming the minor their passes need (a 1.10 file marked 1.5
+    fails on 1.6's rule for a video grid first)."""
     from inrcodec.errors import HeaderInvalid
 
     with pytest.raises(HeaderInvalid, match=f"needs format 1.{minor}"):

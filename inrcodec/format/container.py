@@ -259,11 +259,9 @@ def _split(data: bytes) -> tuple[dict, bytes, dict]:
         raise HeaderInvalid(f"header field 'arch.grid_levels' on audio needs format 1.{AUDIO_GRID_MINOR}, file says {major}.{minor}")
     if minor < VIDEO_GRID_MINOR and header["modality"] == "video" and is_grid_arch(header.get("arch", {})):
         raise HeaderInvalid(f"header field 'arch.grid_levels' on video needs format 1.{VIDEO_GRID_MINOR}, file says {major}.{minor}")
-    if minor < ARM_PASSES_MINOR and "arm_passes" in header.get("arch", {}):
-        raise HeaderInvalid(f"header field 'arch.arm_passes' needs format 1.{ARM_PASSES_MINOR}, file says {major}.{minor}")
-    if "arm_passes" in header.get("arch", {}) and minor < _arm_passes_minor(header):
+    if "arm_passes" in header.get("arch", {}) and minor < (needs := _arm_passes_minor(header)):
         raise HeaderInvalid(f"header field 'arch.arm_passes' {header['arch']['arm_passes']} on {header['modality']} needs "
-                            f"format 1.{_arm_passes_minor(header)}, file says {major}.{minor}")
+                            f"format 1.{needs}, file says {major}.{minor}")
     sizes = {"version": f"{major}.{minor}", "file_bytes": n, "header_bytes": header_len,
              "payload_bytes": payload_len}
     return header, data[pos:pos + payload_len], sizes
