@@ -46,7 +46,7 @@ def fast_preset_model(height: int, width: int) -> LatentGridSPDER:
     """The network encode_quality builds for this size at the default quality and the fast preset."""
     lam = quality.quality_lambda(quality.DEFAULT_QUALITY)
     plan = plan_for(quality.expected_bpp(lam), height, width, 3, EncodeConfig(preset="fast"))
-    cap = quality.synthesis_cap("image")
+    cap = quality.synthesis_cap("image", plan.steps, lam)
     plan = dataclasses.replace(plan, width=min(plan.width, cap[0]), depth=min(plan.depth, cap[1]))
     return LatentGridSPDER(grid_arch(plan, height, width, 3, "sqrt", quality.QUALITY_OPTIONS))
 

@@ -11,6 +11,7 @@ from conftest import smooth_pixels
 import inrcodec
 from inrcodec.cli.progress import ProgressReporter
 from inrcodec.rate import quality as q
+from inrcodec.rate.plan import PRESET_STEPS
 
 
 def test_lambda_falls_monotonically_over_the_whole_scale():
@@ -58,8 +59,31 @@ def test_higher_quality_never_gives_a_smaller_worse_file(tmp_path):
 
 
 def test_photos_get_their_own_synthesis_cap():
-    assert q.synthesis_cap("image") == q.IMAGE_SYNTHESIS
-    assert q.synthesis_cap("audio") == q.synthesis_cap("video") == q.MAX_SYNTHESIS
+    high, low = q.quality_lambda(q.LONG_SYNTHESIS_QUALITY), q.quality_lambda(q.LONG_SYNTHESIS_QUALITY - 1)
+    assert q.synthesis_cap("image", q.LONG_FIT_STEPS - 1, high) == q.IMAGE_SYNTHESIS  # a short fit
+    assert q.synthesis_cap("image", q.LONG_FIT_STEPS, low) == q.IMAGE_SYNTHESIS  # a long fit at a lower quality
+    assert q.synthesis_cap("image", q.LONG_FIT_STEPS, high) == q.IMAGE_SYNTHESIS_LONG
+    assert q.IMAGE_SYNTHESIS_LONG[0] > q.IMAGE_SYNTHESIS[0]
+    for steps in (10, q.LONG_FIT_STEPS, 10**5):
+        assert q.synthesis_cap("audio", steps, high) == q.synthesis_cap("video", steps, high) == q.MAX_SYNTHESIS
+
+
+def test_the_default_encode_fits_the_long_synthesis():
+    """balanced (the default preset) at photos' default quality reaches the long cap; fast does not."""
+    assert PRESET_STEPS["balanced"] >= q.LONG_FIT_STEPS > PRESET_STEPS["fast"]
+    assert q.IMAGE_DEFAULT_QUALITY >= q.LONG_SYNTHESIS_QUALITY
+
+
+@pytest.mark.parametrize(("steps", "quality", "width"), [(29, 80, 4), (30, 70, 4), (30, 80, 6)])
+def test_a_long_fit_writes_the_long_synthesis(tmp_path, monkeypatch, steps, quality, width):
+    """The step count and the quality reach the file: only a fit of LONG_FIT_STEPS at LONG_SYNTHESIS_QUALITY or above is
+    written with the long cap's network."""
+    px = smooth_pixels(48, 64, 3, seed=4).astype(np.uint8)
+    monkeypatch.setattr(q, "IMAGE_SYNTHESIS", (4, 0))
+    monkeypatch.setattr(q, "IMAGE_SYNTHESIS_LONG", (6, 0))
+    monkeypatch.setattr(q, "LONG_FIT_STEPS", 30)
+    res = inrcodec.encode(px, tmp_path / "a.spdr", quality=quality, steps=steps, device="cpu")
+    assert res.header["arch"]["width"] == width
 
 
 def test_the_encoder_writes_the_capped_synthesis(tmp_path, monkeypatch):

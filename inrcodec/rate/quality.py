@@ -5,8 +5,8 @@ Why a quality scale and not a size: a user asks for "this good", and one fit at 
 search over sizes, no trimming. Q runs from 0 (smallest file) to 100 (best); lambda falls
 log-linearly with Q (quality_lambda), so a higher Q never makes a smaller, worse file on the same
 photo except by the noise of training. The network grows with the rate Q is expected to give
-(rate/plan.py PLANS) up to IMAGE_SYNTHESIS (photos) or MAX_SYNTHESIS, the steps come from the preset, `--time` bounds the whole
-encode (tail_seconds keeps room for packing and measuring).
+(rate/plan.py PLANS) up to synthesis_cap (photos: 16x1, 24x1 at high qualities in fits as long as balanced's), the steps come from the
+preset, `--time` bounds the whole encode (tail_seconds keeps room for packing and measuring).
 
 The file is format 1.9 for photos (latents coded under the fitted entropy model in seven passes a level,
 format/latentcoding.py; ARM_PASSES below), 1.9 for audio too (1.5's one row of latents in those passes), 1.10 for video
@@ -66,6 +66,16 @@ MAX_SYNTHESIS = (24, 1)
 # -0.72 / -1.26; astronaut Q10 -2.96 / -3.06 (2 passes), Q30 -3.22 / -3.89, Q50 -3.75 / -3.40, Q75 -3.57 / -3.87.
 # A 16x1 step is also 10-20 % faster. Audio and video were not measured and keep MAX_SYNTHESIS.
 IMAGE_SYNTHESIS = (16, 1)
+# Longer fits (balanced's and max's steps) at high rates make good use of a wider synthesis. On the tuning photos at
+# 512 px, 1500 steps (engine_probe.py as above with --quality Q --steps 1500 --lr 0.0577 --width W; the written file
+# decoded, WebP's best at no more bytes): Q90 coffee 16x1 37525 B 36.04 dB (WebP 35.54), 24x1 36327 B 36.03 dB (35.31;
+# -3.2 % bytes at equal PSNR), 32x1 36903 B 35.99 dB; astronaut 16x1 41172 B 35.01 dB (WebP 36.85), 24x1 38036 B
+# 35.01 dB (36.40; -7.6 %). At lower rates its weights cost more than they give: coffee Q60 16x1 23121 B 33.41 dB,
+# 24x1 23307 B 33.25 dB; Q30 8573 B 28.90 dB, 8735 B 28.82 dB. So the long synthesis starts at Q75's lambda, midway
+# (in log lambda) between Q60 and Q90: the crossing itself was not measured. A step costs 13-22 % more.
+IMAGE_SYNTHESIS_LONG = (24, 1)
+LONG_FIT_STEPS = 1500  # fits of at least this many steps (the balanced preset) get IMAGE_SYNTHESIS_LONG ...
+LONG_SYNTHESIS_QUALITY = 75.0  # ... at this quality's rate weight or a lower one (a higher quality)
 # Photos' latent levels are coded in 7 passes (format 1.9, RateOptions.arm_passes): format 1.8's three passes on the
 # lattices of stride 4, 2, then 1, so only a 64th of a level is coded without same-level neighbours (a quarter with 3).
 # A fresh entropy model trained on a fitted photo's fixed latents (a /tmp probe, 1500 Adam steps) gave coffee 512 px Q75
@@ -140,9 +150,14 @@ def default_quality(modality: str) -> float:
     return IMAGE_DEFAULT_QUALITY if modality == "image" else DEFAULT_QUALITY
 
 
-def synthesis_cap(modality: str) -> tuple[int, int]:
-    """The largest synthesis (width, depth) of a modality: IMAGE_SYNTHESIS for photos, else MAX_SYNTHESIS."""
-    return IMAGE_SYNTHESIS if modality == "image" else MAX_SYNTHESIS
+def synthesis_cap(modality: str, steps: int, lam: float) -> tuple[int, int]:
+    """The largest synthesis (width, depth) of a modality: for photos IMAGE_SYNTHESIS, or IMAGE_SYNTHESIS_LONG in a fit
+    of LONG_FIT_STEPS steps or more at a rate weight of LONG_SYNTHESIS_QUALITY's or lower; MAX_SYNTHESIS for audio
+    and video."""
+    if modality != "image":
+        return MAX_SYNTHESIS
+    long_fit = steps >= LONG_FIT_STEPS and lam <= quality_lambda(LONG_SYNTHESIS_QUALITY)
+    return IMAGE_SYNTHESIS_LONG if long_fit else IMAGE_SYNTHESIS
 
 
 def grid_fits_in(samples: int, time_limit: float | None, modality: str = "audio") -> bool:
@@ -217,7 +232,7 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
                         "encode in segments (--segment, default 4 s)")
     plan = plan_for(expected_bpp(lam), height * frames, width, channels, config)
     levels = {"audio": audio_levels(width), "video": default_levels(height, width)}.get(kind, plan.levels)
-    cap = synthesis_cap(kind)
+    cap = synthesis_cap(kind, plan.steps, lam)
     plan = dataclasses.replace(plan, width=min(plan.width, cap[0]), levels=levels,
                                depth=plan.depth if config.depth is not None else min(plan.depth, cap[1]))
     device = pick_device(config.device)
