@@ -1,8 +1,8 @@
 """Probe the video latent-grid engine: the first N frames of a shared clip at one quality, time stride and step count.
 
 Prints one JSON line: bytes, kbit/s and the decoded file's PSNR (what `spdr encode` reports), and wall seconds.
-Used to choose rate/quality.VIDEO_TIME_STRIDE (carphone is an evaluation clip of `spdr bench av`: say so where a
-number from here is quoted).
+Used to choose the video time stride (rate/timestride.py; STRIDE forces it, 0 leaves it to the per-segment rule). Both
+shared clips were looked at with it: they are tuning clips of `spdr bench av`.
 
     python benchmarks/video_probe.py carphone_pristine.mp4 12 10 2 200     # clip frames quality stride steps [batch [passes]]
 """
@@ -25,7 +25,7 @@ def main() -> None:
     clip, frames, quality, stride, steps = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     batch = int(sys.argv[6]) if len(sys.argv) > 6 else quality_engine.VIDEO_BATCH
     passes = int(sys.argv[7]) if len(sys.argv) > 7 else quality_engine.VIDEO_OPTIONS.arm_passes
-    quality_engine.VIDEO_TIME_STRIDE = stride
+    quality_engine.VIDEO_TIME_STRIDE = stride or None
     quality_engine.VIDEO_BATCH = batch
     quality_engine.VIDEO_OPTIONS = dataclasses.replace(quality_engine.VIDEO_OPTIONS, arm_passes=passes)
     t0 = time.time()

@@ -35,6 +35,7 @@ from ..train.rdfit import T_END, T_START, RDFitOptions, fit_rd
 from .bpp import Progress, pack_model
 from .netstep import choose_coarsening
 from .plan import RateOptions, grid_arch, latent_lr, plan_for
+from .timestride import time_stride
 
 DEFAULT_QUALITY = 75.0  # audio and video
 # Photos default to a higher quality: the issue's default is a file smaller than JPEG q85's at equal or better PSNR, and
@@ -172,12 +173,12 @@ def audio_levels(samples: int) -> int:
     return max(1, min(MAX_LEVELS, int(math.log2(max(2, samples // AUDIO_COARSEST)))))
 
 
-# Video's (t, y, x) pyramid (format 1.6): the finest level has one latent plane per VIDEO_TIME_STRIDE frames (the
-# time axis then halves with the others), bilinear in space, no stencil. Each step's error is taken on
-# VIDEO_BATCH random samples (a 2 s CIF clip has 1.3 M), the rate on every latent. The stride was chosen on two
-# tuning inputs, carphone (nearly static: long strides win) and a synthetic sliding square (fast motion: they lose
-# badly); bikes was not looked at. Stride 2 is the one that loses little on either. Carphone, with
-# `python benchmarks/video_probe.py carphone_pristine.mp4 FRAMES Q STRIDE STEPS [BATCH]`, one run each:
+# Video's (t, y, x) pyramid (format 1.6): the finest level has one latent plane per `stride` frames (the time axis then
+# halves with the others), bilinear in space, no stencil. Each step's error is taken on VIDEO_BATCH random samples (a
+# 2 s CIF clip has 1.3 M), the rate on every latent. The stride is chosen per segment from how well blending predicts
+# its frames (rate/timestride.py, with the measurements): 2 on near-static content, 1 under motion. Before, one stride
+# for every clip, 2, chosen on carphone and a sliding square (`python benchmarks/video_probe.py carphone_pristine.mp4
+# FRAMES Q STRIDE STEPS [BATCH]`, one run each):
 # * 12 frames, Q10, 200 steps, the machine shared with another encode: stride 1 26.01 dB at 189.6 kbit/s (589 s),
 #   stride 2 26.59 dB at 177.2 kbit/s (450 s);
 # * 16 frames, 200 steps, a free machine: stride 2 Q0 25.70 dB at 103.1 kbit/s, Q10 26.72 at 146.8 (47 s; 500 steps:
@@ -186,13 +187,14 @@ def audio_levels(samples: int) -> int:
 #   stride 16 (one plane) Q10 25.77 at 83.8, on stride 8's curve.
 # The square (`python benchmarks/video_stride_square.py`, 200 steps, Q0 / Q10 / Q30, bytes and dB):
 # stride 2 1372 B 30.57 dB / 1539 B 31.95 / 2198 B 33.05; stride 4 1201 B 26.83 / 1404 B 27.10 / 2007 B 27.20;
-# stride 8 1017 B 23.41 / 1248 B 23.51 / 1668 B 23.08. A per-clip choice of stride is left for later.
+# stride 8 1017 B 23.41 / 1248 B 23.51 / 1668 B 23.08. Stride 1 was not measured then; it wins on the square and on
+# bikes (timestride.py), which is why the stride is now chosen per segment.
 # Each plane of the pyramid is coded in ARM_PASSES passes too (format 1.10; 1.6 coded a plane as a checkerboard). On the
 # tuning clip carphone's first 16 frames, 200 steps (`python benchmarks/video_probe.py carphone_pristine.mp4 16 Q 2 200
 # 131072 P`, the decoded file): Q10 2 passes 8135 B 26.63 dB, 7 passes 6832 B 26.63 dB (-16 %); Q0 6267 B 25.78 dB,
 # 4963 B 25.82 dB (-21 %). The previous plane's 3x3 (format 1.6) stays in the context.
 VIDEO_OPTIONS = RateOptions(arm_passes=ARM_PASSES)
-VIDEO_TIME_STRIDE = 2
+VIDEO_TIME_STRIDE: int | None = None  # None: per segment (rate/timestride.time_stride); a number forces it (benchmarks)
 VIDEO_BATCH = 1 << 17
 GRID_VIDEO_VALUES = 1 << 22  # pixels (frames x height x width) in one video segment at most on the grid: 2 s at 320 x 240
 
@@ -238,7 +240,8 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     in_features = {"audio": 1, "video": 3}.get(kind, 2)
-    grid_frames = -(-frames // VIDEO_TIME_STRIDE) if kind == "video" else None
+    stride = (VIDEO_TIME_STRIDE or time_stride(signal.data)) if kind == "video" else 1
+    grid_frames = -(-frames // stride) if kind == "video" else None
     arch = grid_arch(plan, height, width, channels, config.damping or "sqrt", options, in_features=in_features, frames=grid_frames)
     model = LatentGridSPDER(arch).to(device)
     coords = grid_coords(signal.grid_shape, device=device, placements=coord_placements(kind))
