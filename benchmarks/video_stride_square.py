@@ -1,9 +1,10 @@
-"""The video grid's time stride on fast motion: a 16-frame sliding square (48x64, lossless H.264) at strides 2, 4, 8.
+"""The video grid's time stride on fast motion: a 16-frame sliding square (48x64, lossless H.264) at strides 1, 2, 4, 8.
 
 Prints `stride quality bytes PSNR` lines (PSNR of the decoded file). A tuning input for rate/quality.VIDEO_TIME_STRIDE
-beside carphone (benchmarks/video_probe.py): long strides win on near-static content and lose badly on motion.
+beside carphone and bikes (benchmarks/video_probe.py): long strides win on near-static content and lose badly on
+motion; here one plane a frame wins (rate/timestride.py).
 
-    python benchmarks/video_stride_square.py
+    python benchmarks/video_stride_square.py [STRIDE ...]     # default: 1 2 4 8
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "square.mp4"
         write_video(clip, moving_square(16, 48, 64))
-        for stride in (2, 4, 8):
+        for stride in tuple(int(a) for a in sys.argv[1:]) or (1, 2, 4, 8):
             quality_engine.VIDEO_TIME_STRIDE = stride
             for q in (0, 10, 30):
                 r = inrcodec.encode(clip, steps=200, quality=q, device="cpu", segment=0)
