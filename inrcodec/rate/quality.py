@@ -240,8 +240,7 @@ def encode_quality(signal: Signal, config: EncodeConfig, progress: Progress | No
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     in_features = {"audio": 1, "video": 3}.get(kind, 2)
-    stride = (VIDEO_TIME_STRIDE or time_stride(signal.data)) if kind == "video" else 1
-    grid_frames = -(-frames // stride) if kind == "video" else None
+    grid_frames = -(-frames // (VIDEO_TIME_STRIDE or time_stride(signal.data))) if kind == "video" else None
     arch = grid_arch(plan, height, width, channels, config.damping or "sqrt", options, in_features=in_features, frames=grid_frames)
     model = LatentGridSPDER(arch).to(device)
     coords = grid_coords(signal.grid_shape, device=device, placements=coord_placements(kind))

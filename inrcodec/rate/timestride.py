@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from ..metrics import psnr_from_mse
+
 BLEND_STRIDE_DB = 29.5  # a segment whose frames blend-predict below this gets one latent plane a frame
 STATIC_STRIDE = 2  # frames a plane otherwise
 MIN_BLEND_FRAMES = 3  # fewer frames have no interior frame to measure: one plane each
@@ -38,8 +40,7 @@ def blend_psnr(frames: np.ndarray) -> float:
     for i in range(1, frames.shape[0] - 1):
         guess = (frames[i - 1].astype(np.float64) + frames[i + 1]) / 2
         total += float(np.sum((frames[i] - guess) ** 2))
-    mse = total / (frames[1:-1].size)
-    return math.inf if mse == 0 else 10 * math.log10(4.0 / mse)
+    return psnr_from_mse(total / frames[1:-1].size)
 
 
 def time_stride(frames: np.ndarray) -> int:
